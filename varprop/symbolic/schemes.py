@@ -104,7 +104,7 @@ def get_scheme(name: str) -> Scheme:
 
 def custom_scheme(scale_value, mode: str, law: str = "uniform") -> Scheme:
     """A scheme from the general rule: Var[W^i] = scale_value / fan(mode)."""
-    value = sp.nsimplify(scale_value)
-    if not value.is_positive:
-        raise ValueError(f"scale must be positive, got {scale_value!r}")
+    from ..validation import check_positive
+
+    value = sp.nsimplify(check_positive("scale", scale_value))
     return Scheme("custom", value, mode, law, "(V12)")

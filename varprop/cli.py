@@ -1,0 +1,148 @@
+"""The ``varprop`` command: thin wrappers over the library, no logic of their own.
+
+Bad input exits with status 2 and one line on stderr (no traceback), and writes nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+DEFAULT_DERIVATIONS = Path("derivations")
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _cmd_derive(args) -> int:
+    from .symbolic import document
+
+    out = Path(args.out)
+    if args.check:
+        bad = document.stale(out)
+        if bad:
+            for rel in bad:
+                print(f"stale: {out / rel}", file=sys.stderr)
+            print(f"{len(bad)} file(s) in {out} differ from the symbolic source; "
+                  f"run 'varprop derive --out {out}'", file=sys.stderr)
+            return 1
+        print(f"{out}: up to date ({len(document.render())} files)")
+        return 0
+    paths = document.write(out)
+    print(f"wrote {len(paths)} files to {out} (main document: {out / document.MAIN})")
+    return 0
+
+
+def _format_table(pred) -> str:
+    head = (f"linear-regime prediction: widths {','.join(map(str, pred.widths))}, "
+            f"{pred.activation}, {pred.init} init, Var[x]={pred.var_x:g}, "
+            f"Var[dC/ds^top]={pred.var_top:g}")
+    cols = ["layer", "n_in", "n_out", "Var[W]", "Var[z]", "Var[dC/ds]", "Var[dC/dW]"]
+    rows = [[str(r["layer"]), str(r["fan_in"]), str(r["fan_out"]), f"{r['weight_variance']:.4e}",
+             f"{r['activation_variance']:.4e}", f"{r['backprop_variance']:.4e}",
+             f"{r['weight_gradient_variance']:.4e}"] for r in pred.layers()]
+    widths = [max(len(c), *(len(r[k]) for r in rows)) for k, c in enumerate(cols)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    lines = [head, fmt.format(*cols)] + [fmt.format(*r) for r in rows]
+    lines.append("Var[z] is the input of layer i (z^0 = x); Var[dC/ds] its pre-activation gradient.")
+    return "\n".join(lines)
+
+
+def _cmd_predict(args) -> int:
+    from .symbolic.schemes import custom_scheme
+    from .theory import linear_theory
+    from .validation import parse_widths
+
+    widths = parse_widths(args.widths)
+    init = args.init
+    if args.scale is not None or args.mode is not None:
+        if args.scale is None or args.mode is None:
+            raise UsageError("varprop predict: --scale and --mode go together (they replace --init)")
+        init = custom_scheme(args.scale, args.mode, args.law)
+    pred = linear_theory(widths, args.activation, init, args.var_x, args.var_top)
+    if args.json:
+        print(json.dumps(pred.to_dict(), indent=2))
+    else:
+        print(_format_table(pred))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .symbolic.activations import ACTIVATIONS
+    from .symbolic.laws import laws
+    from .symbolic.schemes import FAN_MODES, schemes
+
+    p = _Parser(prog="varprop", description=(
+        "Derive, measure and draw how variance flows through deep feedforward networks "
+        "(Glorot & Bengio, 2010)."))
+    p.add_argument("--version", action="version", version=f"varprop {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser("derive", help="derive the variance analysis in SymPy and write LaTeX",
+                       description=(
+                           "Derive every result of the variance analysis (eqs. 5-16 and the "
+                           "generalisations) from its stated assumptions and write derivations/: "
+                           "varprop.tex (a document pdflatex compiles) and fragments/NAME.tex "
+                           "(one per result, for \\input). Output is byte-identical on rerun."))
+    d.add_argument("--out", default=str(DEFAULT_DERIVATIONS), metavar="DIR",
+                   help="output folder (default: %(default)s)")
+    d.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 naming each file in DIR that differs from the code's output")
+    d.set_defaults(func=_cmd_derive)
+
+    q = sub.add_parser("predict", help="per-layer variances predicted for a concrete network",
+                       description=(
+                           "Evaluate the derived linear-regime recurrences (5)-(7) for a concrete "
+                           "network: per weight layer i, Var[z^i] (its input; z^0 = x), "
+                           "Var[dC/ds^i] and Var[dC/dW^i]. Numbers come from code generated from "
+                           "the symbolic expressions."),
+                       epilog="example: varprop predict --widths 1024,1000,1000,1000,1000,1000,9 "
+                              "--activation tanh --init standard")
+    q.add_argument("--widths", required=True, metavar="N0,N1,...",
+                   help="layer widths from input to output, e.g. 1024,1000,1000,9")
+    q.add_argument("--activation", default="tanh", metavar="NAME",
+                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
+    q.add_argument("--init", default="standard", metavar="SCHEME",
+                   help=f"one of: {', '.join(schemes())} (default: %(default)s)")
+    q.add_argument("--scale", type=str, default=None,
+                   help="custom scheme: Var[W] = SCALE / fan (with --mode; replaces --init)")
+    q.add_argument("--mode", default=None, metavar="FAN",
+                   help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
+    q.add_argument("--law", default="uniform", metavar="LAW",
+                   help=f"custom scheme's law: one of {', '.join(laws())} (default: %(default)s)")
+    q.add_argument("--var-x", type=str, default="1", help="Var[x] of the inputs (default: 1)")
+    q.add_argument("--var-top", type=str, default="1",
+                   help="Var[dC/ds] at the top pre-activation (default: 1)")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.set_defaults(func=_cmd_predict)
+    return p
+
+
+def main(argv=None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except (UsageError, ValueError) as exc:
+        print(f"varprop: error: {exc}" if not str(exc).startswith("varprop") else f"{exc}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("varprop: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
