@@ -14,7 +14,7 @@ from . import __version__
 DEFAULT_DERIVATIONS = Path("derivations")
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """Bad command-line input: one line, exit status 2."""
 
 
@@ -76,17 +76,7 @@ def _cmd_predict(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .symbolic.activations import ACTIVATIONS
-    from .symbolic.laws import laws
-    from .symbolic.schemes import FAN_MODES, schemes
-
-    p = _Parser(prog="varprop", description=(
-        "Derive, measure and draw how variance flows through deep feedforward networks "
-        "(Glorot & Bengio, 2010)."))
-    p.add_argument("--version", action="version", version=f"varprop {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
+def _add_derive(sub) -> None:
     d = sub.add_parser("derive", help="derive the variance analysis in SymPy and write LaTeX",
                        description=(
                            "Derive every result of the variance analysis (eqs. 5-16 and the "
@@ -98,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 naming each file in DIR that differs from the code's output")
     d.set_defaults(func=_cmd_derive)
+
+
+def _add_predict(sub) -> None:
+    from .symbolic.activations import ACTIVATIONS
+    from .symbolic.laws import laws
+    from .symbolic.schemes import FAN_MODES, schemes
 
     q = sub.add_parser("predict", help="per-layer variances predicted for a concrete network",
                        description=(
@@ -124,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Var[dC/ds] at the top pre-activation (default: 1)")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.set_defaults(func=_cmd_predict)
+
+
+# Each entry adds one sub-command; modules outside this file register theirs here.
+COMMANDS = [_add_derive, _add_predict]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="varprop", description=(
+        "Derive, measure and draw how variance flows through deep feedforward networks "
+        "(Glorot & Bengio, 2010)."))
+    p.add_argument("--version", action="version", version=f"varprop {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in COMMANDS:
+        add(sub)
     return p
 
 
@@ -135,7 +145,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         return args.func(args)
-    except (UsageError, ValueError) as exc:
+    except ValueError as exc:  # UsageError included
         print(f"varprop: error: {exc}" if not str(exc).startswith("varprop") else f"{exc}",
               file=sys.stderr)
         return 2
