@@ -38,10 +38,10 @@ def test_predictions_equal_closed_forms_5_6_7(widths, activation, init, vx, vg):
 
 @pytest.mark.parametrize("activation", ["linear", "tanh", "sigmoid", "softsign", "relu"])
 def test_generated_code_equals_symbolic_evaluation(activation):
-    widths, wv, vx, vg = [7, 5, 3, 4, 2], [0.3, 0.1, 0.7, 0.2], 1.7, 0.4
-    p = propagate(widths, wv, activation, vx, vg)
+    widths, wv, vx, vg, vb = [7, 5, 3, 4, 2], [0.3, 0.1, 0.7, 0.2], 1.7, 0.4, 0.05
+    p = propagate(widths, wv, activation, vx, vg, bias_variance=vb)
     u = unroll(len(widths) - 1, activation)
-    at = dict(zip(u.inputs, [*widths, *wv, vx, vg]))
+    at = dict(zip(u.inputs, [*widths, *wv, vx, vg, vb]))
     for name, exprs in zip(OUTPUTS, u.outputs):
         want = [float(sp.N(e.xreplace(at), 30)) for e in exprs]
         np.testing.assert_allclose(getattr(p, name), want, rtol=1e-13, atol=0)
@@ -90,7 +90,7 @@ def test_relu_with_he_init_keeps_preactivation_variance():
     (dict(widths=[10, 2.5]), "positive integers"),
     (dict(widths="10,10"), "sequence"),
     (dict(widths=[10, 10], activation="gelu"), "linear, tanh, sigmoid, softsign, relu"),
-    (dict(widths=[10, 10], init="glorot"), "standard, normalized, lecun, he"),
+    (dict(widths=[10, 10], init="glorot"), "standard, normalized, lecun, he, orthogonal"),
     (dict(widths=[10, 10], var_x=0), "var_x must be a positive number"),
     (dict(widths=[10, 10], var_top=-1), "var_top must be a positive number"),
 ])

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .datasets.cli import register as _add_data
 
 DEFAULT_DERIVATIONS = Path("derivations")
 
@@ -57,18 +58,26 @@ def _format_table(pred) -> str:
     return "\n".join(lines)
 
 
-def _cmd_predict(args) -> int:
+def _scheme_from_args(args, command: str):
+    """--init NAME, or --scale/--mode (with --law) for the general rule (V12)."""
+    from .init import resolve_scheme
     from .symbolic.schemes import custom_scheme
+
+    if args.scale is not None or args.mode is not None:
+        if args.scale is None or args.mode is None:
+            raise UsageError(f"varprop {command}: --scale and --mode go together (they replace --init)")
+        return custom_scheme(args.scale, args.mode, args.law or "uniform")
+    return resolve_scheme(args.init, args.law)
+
+
+def _cmd_predict(args) -> int:
     from .theory import linear_theory
     from .validation import parse_widths
 
     widths = parse_widths(args.widths)
-    init = args.init
-    if args.scale is not None or args.mode is not None:
-        if args.scale is None or args.mode is None:
-            raise UsageError("varprop predict: --scale and --mode go together (they replace --init)")
-        init = custom_scheme(args.scale, args.mode, args.law)
-    pred = linear_theory(widths, args.activation, init, args.var_x, args.var_top)
+    init = _scheme_from_args(args, "predict")
+    pred = linear_theory(widths, args.activation, init, args.var_x, args.var_top,
+                         theory=args.theory)
     if args.json:
         print(json.dumps(pred.to_dict(), indent=2))
     else:
@@ -113,17 +122,78 @@ def _add_predict(sub) -> None:
                    help="custom scheme: Var[W] = SCALE / fan (with --mode; replaces --init)")
     q.add_argument("--mode", default=None, metavar="FAN",
                    help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
-    q.add_argument("--law", default="uniform", metavar="LAW",
-                   help=f"custom scheme's law: one of {', '.join(laws())} (default: %(default)s)")
+    q.add_argument("--law", default=None, metavar="LAW",
+                   help=f"weight law: one of {', '.join(laws())} (default: the scheme's own)")
     q.add_argument("--var-x", type=str, default="1", help="Var[x] of the inputs (default: 1)")
     q.add_argument("--var-top", type=str, default="1",
                    help="Var[dC/ds] at the top pre-activation (default: 1)")
+    q.add_argument("--theory", default="linear", metavar="THEORY",
+                   help="linear (the paper's linear regime) or meanfield (exact at infinite "
+                        "width) (default: %(default)s)")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.set_defaults(func=_cmd_predict)
 
 
+def _cmd_check(args) -> int:
+    from .check import check, format_report
+    from .validation import parse_widths
+
+    widths = parse_widths(args.widths)
+    scheme = _scheme_from_args(args, "check")
+    rep = check(widths, args.activation, scheme, networks=args.networks, samples=args.samples,
+                seed=args.seed, var_x=float(args.var_x), input_law=args.input_law, top=args.top,
+                bias_variance=float(args.bias_variance), dtype=args.dtype,
+                jacobian_inputs=args.jacobians)
+    print(json.dumps(rep.to_dict(), indent=2) if args.json else format_report(rep))
+    return 0 if rep.ok else 1
+
+
+def _add_check(sub) -> None:
+    from .montecarlo import INPUT_LAWS, TOP_GRADIENTS
+    from .symbolic.activations import ACTIVATIONS
+    from .symbolic.laws import laws
+    from .symbolic.schemes import FAN_MODES, schemes
+
+    c = sub.add_parser("check", help="Monte-Carlo measurement against both theories, per layer",
+                       description=(
+                           "Sample NETWORKS networks at initialisation, pass SAMPLES inputs through "
+                           "each (forward and backward), and set the measured per-layer variances "
+                           "(with standard errors across networks) beside the linear-regime and the "
+                           "mean-field predictions. Exit status 1 when the mean field and the "
+                           "measurement disagree beyond 4 SE plus a finite-width allowance."),
+                       epilog="example: varprop check --widths 1024,1000,1000,1000,1000,1000,9 "
+                              "--activation tanh --init standard --networks 16 --samples 1000 --seed 0")
+    c.add_argument("--widths", required=True, metavar="N0,N1,...",
+                   help="layer widths from input to output, e.g. 1024,1000,1000,9")
+    c.add_argument("--activation", default="tanh", metavar="NAME",
+                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
+    c.add_argument("--init", default="standard", metavar="SCHEME",
+                   help=f"one of: {', '.join(schemes())} (default: %(default)s)")
+    c.add_argument("--law", default=None, metavar="LAW",
+                   help=f"draw the scheme from another law: {', '.join(laws())}")
+    c.add_argument("--scale", type=str, default=None, help="custom scheme: Var[W] = SCALE / fan")
+    c.add_argument("--mode", default=None, metavar="FAN",
+                   help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
+    c.add_argument("--networks", type=int, default=16, help="networks sampled (default: 16)")
+    c.add_argument("--samples", type=int, default=1000, help="inputs per network (default: 1000)")
+    c.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    c.add_argument("--var-x", default="1", help="input variance (default: 1)")
+    c.add_argument("--input-law", default="normal", metavar="LAW",
+                   help=f"inputs: one of {', '.join(INPUT_LAWS)} (default: %(default)s)")
+    c.add_argument("--top", default="softmax", metavar="KIND",
+                   help=f"top gradient: one of {', '.join(TOP_GRADIENTS)} (softmax + NLL with random "
+                        f"labels, or i.i.d. N(0,1) injected) (default: %(default)s)")
+    c.add_argument("--bias-variance", default="0", help="bias variance sigma_b^2 (default: 0)")
+    c.add_argument("--dtype", default="float64", help="float32 or float64 (default: %(default)s)")
+    c.add_argument("--jacobians", type=int, default=0, metavar="K",
+                   help="inputs per network whose layer Jacobians are decomposed by SVD for the "
+                        "mean singular value (default: 0; the mean squared one uses every input)")
+    c.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    c.set_defaults(func=_cmd_check)
+
+
 # Each entry adds one sub-command; modules outside this file register theirs here.
-COMMANDS = [_add_derive, _add_predict]
+COMMANDS = [_add_derive, _add_predict, _add_check, _add_data]
 
 
 def build_parser() -> argparse.ArgumentParser:

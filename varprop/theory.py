@@ -1,10 +1,15 @@
 """Numeric predictions for a concrete network, generated from the symbolic source.
 
-``linear_theory`` evaluates the paper's linear-regime analysis (5)-(7), generalised by
-f(0) and f'(0) (and ReLU's exact rule), for given widths, activation and init scheme. Every
-number comes from a function that SymPy generates (``lambdify``) from the derived expressions
-of ``varprop.symbolic.propagation`` and ``varprop.symbolic.schemes``; nothing here restates a
-formula.
+Two theories, side by side:
+
+- ``linear``: the paper's linear-regime analysis (5)-(7), generalised by f(0) and f'(0) (and
+  ReLU's exact rule);
+- ``meanfield``: the exact infinite-width recursion (V13-V15), whose Gaussian expectations
+  are evaluated by quadrature (``varprop.gaussian``).
+
+Every number comes from a function that SymPy generates (``lambdify``) from the derived
+expressions of ``varprop.symbolic.propagation`` and ``varprop.symbolic.schemes``; nothing
+here restates a formula.
 """
 from __future__ import annotations
 
@@ -14,21 +19,31 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
+from . import gaussian
+from .symbolic import meanfield as mf
 from .symbolic.activations import get_activation
 from .symbolic.notation import i, n
-from .symbolic.propagation import unroll
+from .symbolic.propagation import check_theory, unroll
 from .symbolic.schemes import Scheme, get_scheme
 from .validation import check_positive, check_widths
 
 OUTPUTS = ("activation_mean", "activation_variance", "preactivation_variance",
-           "backprop_variance", "weight_gradient_variance")
+           "backprop_variance", "weight_gradient_variance", "jacobian_mean_sq_singular")
+
+
+def _quadrature(activation: str) -> dict:
+    """The unevaluated Gaussian expectations of ``symbolic.meanfield``, bound to quadrature."""
+    mean, second, slope = gaussian.moments(activation)
+    return {mf.GaussMean.__name__: mean, mf.GaussSecond.__name__: second,
+            mf.GaussSlope.__name__: slope}
 
 
 @cache
-def _compiled(n_layers: int, activation: str):
-    """A numpy function (widths..., weight variances..., Var[x], Var[top]) -> per-layer outputs."""
-    u = unroll(n_layers, activation)
-    return sp.lambdify(u.inputs, [list(o) for o in u.outputs], modules="numpy", cse=True)
+def _compiled(n_layers: int, activation: str, theory: str):
+    """numpy function (widths..., weight variances..., Var[x], Var[top], sigma_b^2) -> outputs."""
+    u = unroll(n_layers, activation, theory)
+    return sp.lambdify(u.inputs, [list(o) for o in u.outputs],
+                       modules=[_quadrature(activation), "numpy"], cse=True)
 
 
 @cache
@@ -67,48 +82,106 @@ class Prediction:
     preactivation_variance: np.ndarray
     backprop_variance: np.ndarray
     weight_gradient_variance: np.ndarray
-    theory: str = "linear-regime"
+    jacobian_mean_sq_singular: np.ndarray   # J^0 .. J^{L-2}
+    theory: str = "linear"
+    bias_variance: float = 0.0
 
     def layers(self) -> list[dict]:
         rows = []
         for k in range(len(self.widths) - 1):
             row = {"layer": k, "fan_in": self.widths[k], "fan_out": self.widths[k + 1],
                    "weight_variance": float(self.weight_variance[k])}
-            row.update({name: float(getattr(self, name)[k]) for name in OUTPUTS})
+            row.update({name: float(getattr(self, name)[k]) for name in OUTPUTS
+                        if k < len(getattr(self, name))})
             rows.append(row)
         return rows
 
     def to_dict(self) -> dict:
         return {"theory": self.theory, "widths": list(self.widths), "activation": self.activation,
                 "init": self.init, "var_x": self.var_x, "var_top": self.var_top,
-                "layers": self.layers()}
+                "bias_variance": self.bias_variance, "layers": self.layers()}
 
 
 def linear_theory(widths, activation: str = "tanh", init: str | Scheme = "standard",
-                  var_x: float = 1.0, var_top: float = 1.0) -> Prediction:
-    """Linear-regime predictions (5)-(7) per layer of a concrete network.
+                  var_x: float = 1.0, var_top: float = 1.0, bias_variance: float = 0.0,
+                  theory: str = "linear") -> Prediction:
+    """Per-layer predictions for a concrete network: (5)-(7) in the linear regime, or the
+    mean-field recursion with ``theory="meanfield"``.
 
     widths: n_0 .. n_L (input, hidden layers, output); activation: a name from the registry;
     init: a named scheme or a ``Scheme``; var_x: Var[x]; var_top: Var[dC/ds] at the top
-    pre-activation s^{L-1} (the paper's Var[dC/ds^d]).
+    pre-activation s^{L-1} (the paper's Var[dC/ds^d]); bias_variance: sigma_b^2.
     """
     scheme = init if isinstance(init, Scheme) else get_scheme(init)
     return propagate(widths, weight_variances(widths, scheme), activation, var_x, var_top,
-                     init=scheme.name)
+                     init=scheme.name, bias_variance=bias_variance, theory=theory)
+
+
+def meanfield_theory(widths, activation: str = "tanh", init: str | Scheme = "standard",
+                     var_x: float = 1.0, var_top: float = 1.0,
+                     bias_variance: float = 0.0) -> Prediction:
+    """The exact infinite-width predictions (V13-V15) for a concrete network."""
+    return linear_theory(widths, activation, init, var_x, var_top, bias_variance, "meanfield")
 
 
 def propagate(widths, weight_variance, activation: str = "tanh", var_x: float = 1.0,
-              var_top: float = 1.0, init: str = "given") -> Prediction:
-    """Linear-regime predictions for explicit per-layer weight variances Var[W^0..W^{L-1}]
-    (e.g. those of a network during training)."""
+              var_top: float = 1.0, init: str = "given", bias_variance: float = 0.0,
+              theory: str = "linear") -> Prediction:
+    """Predictions for explicit per-layer weight variances Var[W^0..W^{L-1}] (e.g. those of a
+    network during training), under ``theory`` ("linear" or "meanfield")."""
     widths = check_widths(widths)
     get_activation(activation)
+    check_theory(theory)
+    bias_variance = float(bias_variance)
+    if not np.isfinite(bias_variance) or bias_variance < 0:
+        raise ValueError(f"bias_variance must be a non-negative number, got {bias_variance!r}")
     wv = np.array([check_positive(f"Var[W^{k}]", v) for k, v in enumerate(weight_variance)])
     if len(wv) != len(widths) - 1:
         raise ValueError(f"need {len(widths) - 1} weight variances for {len(widths)} widths, "
                          f"got {len(wv)}")
     var_x = check_positive("var_x", var_x)
     var_top = check_positive("var_top", var_top)
-    out = _compiled(len(widths) - 1, activation)(*widths, *wv, var_x, var_top)
-    arrays = {name: np.asarray(vals, dtype=float) for name, vals in zip(OUTPUTS, out)}
-    return Prediction(widths, activation, init, var_x, var_top, wv, **arrays)
+    out = _compiled(len(widths) - 1, activation, theory)(*widths, *wv, var_x, var_top,
+                                                         bias_variance)
+    arrays = {name: np.asarray(vals, dtype=float).reshape(-1) for name, vals in zip(OUTPUTS, out)}
+    return Prediction(widths, activation, init, var_x, var_top, wv, **arrays, theory=theory,
+                      bias_variance=bias_variance)
+
+
+def fixed_point(activation: str, weight_scale: float, bias_variance: float = 0.0,
+                q_max: float = 1e8) -> tuple[float, float]:
+    """(q*, chi): the fixed point of V16 for sigma_w^2 = n Var[W] = ``weight_scale`` and
+    sigma_b^2 = ``bias_variance``, and chi = sigma_w^2 E[f'(sqrt(q*) xi)^2] there.
+
+    q* is the largest root of h(q) = sigma_w^2 E[f(sqrt(q) xi)^2] + sigma_b^2 - q found by
+    bisection on (0, q_max]; q* = 0 when h < 0 just above 0 (the map contracts to 0), and
+    q* = inf when h(q_max) > 0 (variance grows without bound).
+    """
+    get_activation(activation)
+    sw2 = check_positive("weight_scale", weight_scale)
+    sb2 = float(bias_variance)
+    if not np.isfinite(sb2) or sb2 < 0:
+        raise ValueError(f"bias_variance must be a non-negative number, got {bias_variance!r}")
+    subs = {mf.sigma_w2: sw2, mf.sigma_b2: sb2}
+    mapping = sp.lambdify(mf.q, mf.fixed_point().result.xreplace(subs),
+                          modules=[_quadrature(activation), "numpy"])
+    chi_fn = sp.lambdify(mf.q, mf.chi().xreplace(subs), modules=[_quadrature(activation), "numpy"])
+
+    def h(qv):
+        return float(mapping(qv)) - qv
+
+    lo, hi = 1e-12, q_max
+    if h(hi) > 0:
+        return float("inf"), float("inf")
+    if h(lo) <= 0:
+        return (0.0 if sb2 == 0 else lo), float(chi_fn(lo))
+    for _ in range(200):
+        mid = np.sqrt(lo * hi) if hi / lo > 4 else (lo + hi) / 2
+        if h(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-14 * hi:
+            break
+    qs = (lo + hi) / 2
+    return qs, float(chi_fn(qs))

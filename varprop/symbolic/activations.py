@@ -34,6 +34,11 @@ class Activation:
         return sp.simplify(self.expr.subs(x, 0))
 
     @cached_property
+    def limits(self) -> tuple[sp.Expr, sp.Expr]:
+        """(f(-oo), f(+oo)): the range of a bounded activation (tanh: -1, 1), else infinite."""
+        return sp.limit(self.expr, x, -sp.oo), sp.limit(self.expr, x, sp.oo)
+
+    @cached_property
     def slope_at_zero(self) -> sp.Expr:
         """alpha = f'(0) (tanh, softsign: 1; sigmoid: 1/4); undefined for homogeneous f."""
         if self.homogeneous:

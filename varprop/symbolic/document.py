@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import conditions, laws, moments, recurrences, schemes, tables
+from . import conditions, laws, meanfield, moments, recurrences, schemes, tables
 
 MAIN = "varprop.tex"
 FRAGMENTS = "fragments"
@@ -42,6 +42,10 @@ SECTIONS = [
                           conditions.relu_second_moment, conditions.he_condition,
                           laws.truncated_normal_constant, tables.law_table,
                           schemes.variance_scaling, tables.scheme_table]),
+    ("The mean field: exact at infinite width", [meanfield.meanfield_forward,
+                                                 meanfield.meanfield_backward,
+                                                 meanfield.jacobian_mean_square,
+                                                 meanfield.fixed_point]),
 ]
 
 PREAMBLE = r"""\documentclass[10pt]{article}

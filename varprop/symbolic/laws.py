@@ -14,8 +14,10 @@ import sympy as sp
 
 from .derivation import Derivation
 from .moments import Var
+from .notation import i, n
 
 a = sp.Symbol("a", positive=True)          # uniform bound
+g = sp.Symbol("g", positive=True)          # orthogonal gain
 sigma = sp.Symbol(r"\sigma", positive=True)  # normal std (pre-truncation for the truncated law)
 w = sp.Symbol("w", real=True)
 xi = sp.Symbol(r"\xi", real=True)
@@ -83,6 +85,10 @@ def laws() -> dict[str, Law]:
         "truncated_normal": Law("truncated_normal", sigma,
                                 "pre-truncation std sigma (W ~ N(0, sigma^2) kept within +-2 sigma)",
                                 truncated_normal_constant().result * sigma**2),
+        # W = g Q with Q Haar-distributed with orthonormal rows or columns: the n_i x n_{i+1}
+        # entries share the squared norm min(n_i, n_{i+1}) of those unit vectors equally.
+        "orthogonal": Law("orthogonal", g, "gain g (W = g Q, Q a random semi-orthogonal matrix)",
+                          g**2 * sp.Min(n[i], n[i + 1]) / (n[i] * n[i + 1])),
     }
 
 

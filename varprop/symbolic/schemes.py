@@ -92,6 +92,7 @@ def schemes() -> dict[str, Scheme]:
         _named("normalized", conditions.compromise().result, "fan_avg", "uniform", "(12), (16)"),
         _named("lecun", conditions.forward_condition().result, "fan_in", "normal", "(10)"),
         _named("he", conditions.he_condition().result, "fan_in", "normal", "(V10)"),
+        _named("orthogonal", conditions.forward_condition().result, "fan_in", "orthogonal", "(10)"),
     )}
 
 

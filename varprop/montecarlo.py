@@ -1,0 +1,302 @@
+"""Sample networks at initialisation and measure per-layer statistics with standard errors.
+
+For each of R independently sampled networks, N inputs flow forward and gradients flow back,
+in chunks; the Numba kernels of ``kernels.passes`` fold every pre-activation s^i, activation
+z^i, back-propagated gradient dC/ds^i and per-example weight gradient dC/dW^i into streaming
+accumulators. Units of one network share its weights, so the standard error of a statistic is
+the spread of its per-network values across the R networks, never N * n as if independent.
+
+Indexing, for widths n_0..n_L: s^i, dC/ds^i, dC/dW^i for the weight layers i = 0..L-1; z^i is
+the input of W^i (z^0 = x); J^i = dz^{i+1}/dz^i for the hidden layers i = 0..L-2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .init import resolve_scheme, sample_weights
+from .kernels import passes
+from .kernels.activation_functions import CODES
+from .symbolic.activations import get_activation
+from .symbolic.schemes import Scheme
+from .theory import meanfield_theory
+from .validation import check_positive, check_widths
+
+QUANTITIES = ("preactivation", "activation", "backprop", "weight_gradient")
+INPUT_LAWS = ("normal", "uniform")
+TOP_GRADIENTS = ("softmax", "injected")
+PERCENTILES = (2.0, 98.0)
+
+
+@dataclass
+class LayerStatistics:
+    """One quantity in every layer: arrays over layers (and bins)."""
+
+    mean: np.ndarray
+    mean_se: np.ndarray
+    variance: np.ndarray
+    variance_se: np.ndarray
+    p2: np.ndarray
+    p98: np.ndarray
+    histogram: np.ndarray     # (layers, bins): a density (integrates to the in-range fraction)
+    edges: np.ndarray         # (layers, bins + 1)
+    out_of_range: np.ndarray  # fraction of finite values outside the bins
+    nonfinite: np.ndarray     # count of NaN/inf values (excluded from every statistic)
+    per_network_variance: np.ndarray   # (networks, layers)
+
+
+@dataclass
+class Measurement:
+    widths: tuple[int, ...]
+    activation: str
+    init: str
+    law: str
+    networks: int
+    samples: int
+    seed: int
+    var_x: float
+    input_law: str
+    top: str
+    bias_variance: float
+    dtype: str
+    stats: dict[str, LayerStatistics] = field(repr=False)
+    top_gradient_variance: float = 1.0   # measured Var[dC/ds^{L-1}]
+    jacobian_mean_sq: np.ndarray = None  # (L-1,) mean squared singular value, all inputs
+    jacobian_mean_sq_se: np.ndarray = None
+    jacobian_mean: np.ndarray = None     # (L-1,) mean singular value, from SVDs of a sample
+    jacobian_mean_se: np.ndarray = None
+    jacobian_inputs: int = 0
+    cost: float = float("nan")           # mean NLL when top == "softmax"
+    scheme: Scheme = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("activation", "init", "law", "networks", "samples",
+                                             "seed", "var_x", "input_law", "top",
+                                             "bias_variance", "dtype", "top_gradient_variance",
+                                             "jacobian_inputs", "cost")}
+        out["widths"] = list(self.widths)
+        out["stats"] = {q: {k: np.asarray(v).tolist() for k, v in vars(s).items()
+                            if k not in ("histogram", "edges", "per_network_variance")}
+                        for q, s in self.stats.items()}
+        for k in ("jacobian_mean_sq", "jacobian_mean_sq_se", "jacobian_mean", "jacobian_mean_se"):
+            out[k] = np.asarray(getattr(self, k)).tolist()
+        return out
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _default_ranges(widths, activation, scheme, var_x, top, bias_variance, bins_sd=8.0):
+    """Histogram ranges per quantity and layer: the activation's range when bounded, else
+    +-bins_sd predicted standard deviations (mean-field theory) around the predicted mean.
+
+    Only the bins depend on this guess, never a statistic's value. For the softmax top the
+    gradient's scale is taken as that of uniform predictions, E[(p - y)^2] = (1/C)(1 - 1/C).
+    """
+    classes = widths[-1]
+    var_top = 1.0 if top == "injected" else (1 - 1 / classes) / classes if classes > 1 else 1.0
+    p = meanfield_theory(widths, activation, scheme, var_x, var_top, bias_variance)
+    L = len(widths) - 1
+    lo_f, hi_f = get_activation(activation).limits
+    bounded = lo_f.is_finite and hi_f.is_finite
+
+    def around(mean, var):
+        sd = np.sqrt(np.maximum(var, 1e-300)) * bins_sd
+        return np.stack([mean - sd, mean + sd], axis=1)
+
+    ranges = {
+        "preactivation": around(np.zeros(L), p.preactivation_variance),
+        "backprop": around(np.zeros(L), p.backprop_variance),
+        "weight_gradient": around(np.zeros(L), p.weight_gradient_variance),
+    }
+    act = around(p.activation_mean, p.activation_variance)
+    if bounded:
+        act[1:] = [float(lo_f), float(hi_f)]
+    act[0] = around(np.zeros(1), np.array([var_x]))[0]
+    ranges["activation"] = act
+    return ranges
+
+
+def _percentile(hist_row, edges, pct):
+    """Percentile from a histogram with under/overflow counts at [B], [B+1]; NaN if it falls
+    outside the bins."""
+    bins = len(edges) - 1
+    counts = hist_row[:bins].astype(float)
+    total = counts.sum() + hist_row[bins] + hist_row[bins + 1]
+    if total == 0:
+        return float("nan")
+    target = pct / 100.0 * total - hist_row[bins]
+    if target < 0 or target > counts.sum():
+        return float("nan")
+    cum = np.cumsum(counts)
+    k = int(np.searchsorted(cum, target))
+    k = min(k, bins - 1)
+    before = cum[k - 1] if k > 0 else 0.0
+    frac = (target - before) / counts[k] if counts[k] > 0 else 0.0
+    return float(edges[k] + frac * (edges[k + 1] - edges[k]))
+
+
+def _summarise(mom, hist, ranges):
+    """mom: (R, L, 4) per-network sums; hist: (L, B+2). Honest SEs across networks."""
+    R, L = mom.shape[:2]
+    n, s1, s2 = mom[..., passes.COUNT], mom[..., passes.SUM], mom[..., passes.SUMSQ]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grand = s1.sum(0) / n.sum(0)                               # (L,)
+        m_r = s1 / n
+        v_r = s2 / n - 2 * grand * m_r + grand**2                  # E_r[(v - grand mean)^2]
+        se = (lambda a: a.std(0, ddof=1) / np.sqrt(R)) if R > 1 else (lambda a: np.full(L, np.nan))
+        bins = hist.shape[1] - 2
+        edges = np.stack([np.linspace(lo, hi, bins + 1) for lo, hi in ranges])
+        total = hist.sum(1)
+        width = np.diff(edges, axis=1)
+        density = hist[:, :bins] / (np.maximum(total, 1)[:, None] * width)
+        out = (hist[:, bins] + hist[:, bins + 1]) / np.maximum(total, 1)
+    return LayerStatistics(
+        mean=grand, mean_se=se(m_r), variance=v_r.mean(0), variance_se=se(v_r),
+        p2=np.array([_percentile(hist[k], edges[k], PERCENTILES[0]) for k in range(L)]),
+        p98=np.array([_percentile(hist[k], edges[k], PERCENTILES[1]) for k in range(L)]),
+        histogram=density, edges=edges, out_of_range=out,
+        nonfinite=mom[..., passes.NONFINITE].sum(0), per_network_variance=v_r)
+
+
+def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *,
+            law: str | None = None, networks: int = 16, samples: int = 1000, seed: int = 0,
+            var_x: float = 1.0, input_law: str = "normal", inputs=None, top: str = "softmax",
+            bias_variance: float = 0.0, dtype: str = "float64", bins: int = 200,
+            ranges: dict | None = None, chunk: int = 500, jacobian_inputs: int = 0,
+            weight_pairs: int = 32) -> Measurement:
+    """Monte-Carlo statistics of ``networks`` sampled networks on ``samples`` inputs each.
+
+    init/law: the scheme and (optionally) another law to draw it from; inputs: an optional
+    array (N, n_0) used instead of random inputs (each network sees ``samples`` rows of it);
+    top: "softmax" (softmax + NLL with uniformly random labels) or "injected" (i.i.d. N(0, 1)
+    gradients at the top pre-activation); jacobian_inputs: inputs per network whose layer
+    Jacobians are decomposed (SVD) for the mean singular value; weight_pairs: per layer,
+    a fixed random sample of weight_pairs x weight_pairs weights whose per-example gradients
+    fill the weight-gradient histogram (its moments use every weight).
+    Same seed, same arguments, same BLAS threads: the same bits.
+    """
+    widths = check_widths(widths)
+    get_activation(activation)
+    scheme = resolve_scheme(init, law)
+    networks = _check_int("networks", networks, 1)
+    samples = _check_int("samples", samples, 1)
+    seed = _check_int("seed", seed, 0)
+    bins = _check_int("bins", bins, 2)
+    chunk = _check_int("chunk", chunk, 1)
+    jacobian_inputs = _check_int("jacobian_inputs", jacobian_inputs, 0)
+    weight_pairs = _check_int("weight_pairs", weight_pairs, 1)
+    var_x = check_positive("var_x", var_x)
+    if input_law not in INPUT_LAWS:
+        raise ValueError(f"unknown input law {input_law!r}; choose one of: {', '.join(INPUT_LAWS)}")
+    if top not in TOP_GRADIENTS:
+        raise ValueError(f"unknown top gradient {top!r}; choose one of: {', '.join(TOP_GRADIENTS)}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of: float32, float64")
+    bias_variance = float(bias_variance)
+    if not np.isfinite(bias_variance) or bias_variance < 0:
+        raise ValueError(f"bias_variance must be a non-negative number, got {bias_variance!r}")
+    if inputs is not None:
+        inputs = np.asarray(inputs)
+        if inputs.ndim != 2 or inputs.shape[1] != widths[0] or inputs.shape[0] < samples:
+            raise ValueError(f"inputs must have shape (>= {samples}, {widths[0]}), got {inputs.shape}")
+        var_x = float(inputs[:samples].var())
+    dt = np.dtype(dtype)
+    L = len(widths) - 1
+    code = CODES[activation]
+    ranges = {**_default_ranges(widths, activation, scheme, var_x, top, bias_variance),
+              **(ranges or {})}
+
+    mom = {q: np.zeros((networks, L, 4)) for q in QUANTITIES}
+    hist = {q: np.zeros((L, bins + 2), dtype=np.int64) for q in QUANTITIES}
+    jac_sq = np.zeros((networks, max(L - 1, 0)))
+    jac_sv = np.full((networks, max(L - 1, 0)), np.nan)
+    cost = 0.0
+
+    for r in range(networks):
+        rng = np.random.default_rng([seed, r])   # network r's own stream: explicit, reproducible
+        W = [sample_weights(rng, widths[k], widths[k + 1], scheme, dt) for k in range(L)]
+        b = [(rng.normal(0.0, np.sqrt(bias_variance), widths[k + 1]).astype(dt)
+              if bias_variance > 0 else None) for k in range(L)]
+        col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]
+        pairs = [(np.sort(rng.choice(widths[k], min(weight_pairs, widths[k]), replace=False)),
+                  np.sort(rng.choice(widths[k + 1], min(weight_pairs, widths[k + 1]), replace=False)))
+                 for k in range(L)]
+        acc = {q: [passes.new_accumulator(bins) for _ in range(L)] for q in QUANTITIES}
+        jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
+        svd_done = 0
+        svd_sum = np.zeros(max(L - 1, 0))
+        for start in range(0, samples, chunk):
+            rows = min(chunk, samples - start)
+            if inputs is not None:
+                x = np.ascontiguousarray(inputs[start:start + rows], dtype=dt)
+            elif input_law == "normal":
+                x = rng.normal(0.0, np.sqrt(var_x), (rows, widths[0])).astype(dt)
+            else:
+                a = np.sqrt(3 * var_x)
+                x = rng.uniform(-a, a, (rows, widths[0])).astype(dt)
+            labels = rng.integers(0, widths[-1], rows)
+            zs, fps = [x], []
+            passes.accumulate(x, *acc["activation"][0], *ranges["activation"][0])
+            for k in range(L):
+                s = zs[k] @ W[k]                                       # (rows, n_{k+1})
+                if b[k] is not None:
+                    s += b[k]
+                if k < L - 1:
+                    z = np.empty_like(s)
+                    fp = np.empty_like(s)
+                    passes.forward_layer(s, code, z, fp, *acc["preactivation"][k],
+                                         *ranges["preactivation"][k], *acc["activation"][k + 1],
+                                         *ranges["activation"][k + 1], col_sq[k], jac[k])
+                    zs.append(z)
+                    fps.append(fp)
+                else:
+                    passes.accumulate(s, *acc["preactivation"][k], *ranges["preactivation"][k])
+                    if top == "softmax":
+                        delta = np.empty_like(s)
+                        cost += passes.softmax_nll_gradient(s, labels, delta).sum()
+                    else:
+                        delta = rng.standard_normal(s.shape).astype(dt)
+            for k in range(L - 1, -1, -1):
+                if k == L - 1:
+                    passes.accumulate(delta, *acc["backprop"][k], *ranges["backprop"][k])
+                passes.weight_gradient(zs[k], delta, *pairs[k], *acc["weight_gradient"][k],
+                                       *ranges["weight_gradient"][k])
+                if k > 0:
+                    g = delta @ W[k].T                                 # (rows, n_k)
+                    passes.backward_layer(g, fps[k - 1], *acc["backprop"][k - 1],
+                                          *ranges["backprop"][k - 1])
+                    delta = g
+            while svd_done < jacobian_inputs and svd_done < rows:
+                for k in range(L - 1):
+                    J = fps[k][svd_done][:, None] * W[k].T           # (n_{k+1}, n_k)
+                    svd_sum[k] += np.linalg.svd(J.astype(np.float64), compute_uv=False).mean()
+                svd_done += 1
+        for q in QUANTITIES:
+            for k in range(L):
+                m, h = acc[q][k]
+                mom[q][r, k] = m.sum(0)
+                hist[q][k] += h.sum(0)
+        for k in range(L - 1):
+            tr, cnt = jac[k].sum(0)
+            jac_sq[r, k] = tr / cnt / min(widths[k], widths[k + 1])
+        if svd_done:
+            jac_sv[r] = svd_sum / svd_done
+
+    stats = {q: _summarise(mom[q], hist[q], ranges[q]) for q in QUANTITIES}
+    se = (lambda a: a.std(0, ddof=1) / np.sqrt(len(a))) if networks > 1 else (
+        lambda a: np.full(a.shape[1], np.nan))
+    sv_rows = jac_sv[~np.isnan(jac_sv).any(axis=1)] if L > 1 else jac_sv
+    return Measurement(
+        widths, activation, scheme.name, scheme.law, networks, samples, seed, var_x,
+        "data" if inputs is not None else input_law, top, bias_variance, dtype, stats,
+        top_gradient_variance=float(stats["backprop"].variance[-1]),
+        jacobian_mean_sq=jac_sq.mean(0), jacobian_mean_sq_se=se(jac_sq),
+        jacobian_mean=sv_rows.mean(0) if len(sv_rows) else np.full(max(L - 1, 0), np.nan),
+        jacobian_mean_se=se(sv_rows) if len(sv_rows) > 1 else np.full(max(L - 1, 0), np.nan),
+        jacobian_inputs=jacobian_inputs,
+        cost=cost / (networks * samples) if top == "softmax" else float("nan"), scheme=scheme)
