@@ -1,0 +1,94 @@
+"""The one place that knows where data live, and how files get there without half-writes.
+
+Data folder: ``--data-dir`` if given, else ``$VARPROP_DATA``, else ``$XDG_CACHE_HOME/varprop``
+(default ``~/.cache/varprop``). Everything written into it goes to a temporary name in the
+same folder first and is renamed into place only once complete and verified.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ENV_VAR = "VARPROP_DATA"
+
+
+class DataMissing(ValueError):
+    """A data set is not where it should be; the message names what provides it."""
+
+
+class DataCorrupt(ValueError):
+    """A data file is truncated, malformed or fails its checksum."""
+
+
+def data_dir(override=None) -> Path:
+    """The data folder (not created here)."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "varprop"
+
+
+def sha256_bytes(data) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds,
+    delete it otherwise."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def staging_dir(root, name):
+    """Yield an empty temporary folder inside ``root``; on success it replaces ``root/name``
+    (an older copy is removed only after the new one is in place), on failure it is removed."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".part"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)     # mkdtemp makes it private; the cache is not
+    try:
+        yield tmp
+        final = root / name
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".old"))
+            os.rmdir(old)
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
