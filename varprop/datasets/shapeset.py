@@ -437,7 +437,8 @@ def _call(n, seed, part, start, config, record):
     vertices = np.empty((m, 2, MAX_VERTICES, 2))
     scene = np.empty((m, 3))
     masks = np.empty((m, 2, s, s), dtype=np.uint8)
-    _generate(_seed_key(np.uint64(seed)), PARTS[part], start, s, config.p_two,
+    key = np.uint64(_seed_key(np.uint64(seed)))   # Numba returns it as a Python int
+    _generate(key, PARTS[part], start, s, config.p_two,
               config.max_overlap, config.scale[0], config.scale[1],
               config.object_grey[0], config.object_grey[1],
               config.background_grey[0], config.background_grey[1], config.p_swap,
