@@ -47,6 +47,12 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds,
@@ -54,6 +60,7 @@ def atomic_path(path):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes it private; an ordinary file is not
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -75,9 +82,7 @@ def staging_dir(root, name):
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".part"))
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)     # mkdtemp makes it private; the cache is not
+    os.chmod(tmp, 0o777 & ~_umask())     # mkdtemp makes it private; the cache is not
     try:
         yield tmp
         final = root / name
