@@ -289,3 +289,12 @@ def test_property_constraints_hold_for_any_seed_size_and_overlap(seed, start, si
     v = sc.vertices[~np.isnan(sc.vertices)]
     assert v.min() >= 0 and v.max() <= size
     assert sc.x.min() >= -1 and sc.x.max() <= 1 and np.all(sc.y >= 0) and np.all(sc.y < 9)
+
+
+def test_machine_independent_sine_and_cosine_are_accurate():
+    from varprop.datasets.shapeset import _sincos_turns
+
+    u = np.concatenate([np.linspace(0, 1, 4001, endpoint=False), [0.125, 0.375, 1 - 2 ** -53]])
+    got = np.array([_sincos_turns(v) for v in u])
+    np.testing.assert_allclose(got[:, 0], np.sin(2 * np.pi * u), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got[:, 1], np.cos(2 * np.pi * u), rtol=0, atol=1e-15)
