@@ -11,9 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-import sympy as sp
 
-from .symbolic.activations import get_activation, x
+from .activations import numpy_functions
 
 _EDGES = np.array([0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0,
                    1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0])
@@ -41,22 +40,9 @@ def expect(g, q):
 
 
 @cache
-def activation_functions(name: str):
-    """numpy f and f' generated from the registry's SymPy expression."""
-    act = get_activation(name)
-    f = sp.lambdify(x, act.expr, modules="numpy")
-    fp = sp.lambdify(x, sp.simplify(act.derivative), modules="numpy")
-
-    def vec(fn):
-        return lambda a: np.broadcast_to(fn(a), np.shape(a)).astype(float)
-
-    return vec(f), vec(fp)
-
-
-@cache
 def moments(name: str):
     """(E[f], E[f^2], E[f'^2]) as functions of q, for the activation ``name``."""
-    f, fp = activation_functions(name)
+    f, fp = numpy_functions(name)
     return (lambda q: expect(f, q),
             lambda q: expect(lambda a: f(a) ** 2, q),
             lambda q: expect(lambda a: fp(a) ** 2, q))

@@ -17,10 +17,11 @@ import numpy as np
 
 from .init import resolve_scheme, sample_weights
 from .kernels import passes
-from .kernels.activation_functions import CODES
+from .activations import CODES, numpy_functions
 from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme
 from .theory import meanfield_theory
+from .threads import thread_limits
 from .validation import check_positive, check_widths
 
 QUANTITIES = ("preactivation", "activation", "backprop", "weight_gradient")
@@ -163,12 +164,81 @@ def _summarise(mom, hist, ranges):
         nonfinite=mom[..., passes.NONFINITE].sum(0), per_network_variance=v_r)
 
 
+def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pairs):
+    """One chunk forward and back through one network, folding everything into ``acc``.
+
+    x: (rows, n_0); W[k]: (n_k, n_{k+1}); labels: (rows,) for softmax + NLL at the top, or
+    ``top_delta(shape)`` giving the injected top gradient. Returns (s, z, f'(s), delta, cost):
+    lists over layers of the pre-activations, activations (z[0] = x), derivatives and
+    back-propagated gradients dC/ds, and the summed NLL.
+    """
+    L = len(W)
+    code, f = CODES[activation], numpy_functions(activation)[0]
+    ss, zs, fps, deltas = [], [x], [], [None] * L
+    cost = 0.0
+    passes.accumulate(x, *acc["activation"][0], *ranges["activation"][0])
+    for k in range(L):
+        s = zs[k] @ W[k]                                           # (rows, n_{k+1})
+        if b[k] is not None:
+            s += b[k]
+        ss.append(s)
+        if k < L - 1:
+            z, fp = f(s), np.empty_like(s)
+            passes.forward_layer(s, z, code, fp, *acc["preactivation"][k],
+                                 *ranges["preactivation"][k], *acc["activation"][k + 1],
+                                 *ranges["activation"][k + 1], col_sq[k], jac[k])
+            zs.append(z)
+            fps.append(fp)
+        else:
+            passes.accumulate(s, *acc["preactivation"][k], *ranges["preactivation"][k])
+            if top_delta is None:
+                delta = np.empty_like(s)
+                cost += passes.softmax_nll_gradient(s, labels, delta).sum()
+            else:
+                delta = top_delta(s.shape)
+    passes.accumulate(delta, *acc["backprop"][L - 1], *ranges["backprop"][L - 1])
+    for k in range(L - 1, -1, -1):
+        deltas[k] = delta
+        passes.weight_gradient(zs[k], delta, *pairs[k], *acc["weight_gradient"][k],
+                               *ranges["weight_gradient"][k])
+        if k > 0:
+            g = delta @ W[k].T                                     # (rows, n_k), eq. (2)
+            passes.backward_layer(g, fps[k - 1], *acc["backprop"][k - 1], *ranges["backprop"][k - 1])
+            delta = g
+    return ss, zs, fps, deltas, cost
+
+
+def forward_backward(x, W, activation: str, *, labels=None, top_gradient=None, biases=None):
+    """The kernels' forward and backward pass for given weights and inputs (no statistics kept).
+
+    x: (rows, n_0); W: list of (n_k, n_{k+1}); labels: (rows,) class indices for softmax + NLL,
+    or top_gradient: (rows, n_L) dC/ds at the top. Returns dict with lists ``s``, ``z``,
+    ``delta`` (dC/ds per layer) and ``cost`` (summed NLL, NaN with top_gradient).
+    """
+    get_activation(activation)
+    if (labels is None) == (top_gradient is None):
+        raise ValueError("give exactly one of labels (softmax + NLL) or top_gradient")
+    L = len(W)
+    b = list(biases) if biases is not None else [None] * L
+    acc = {q: [passes.new_accumulator(2) for _ in range(L)] for q in QUANTITIES}
+    ranges = {q: np.tile([-1.0, 1.0], (L, 1)) for q in QUANTITIES}
+    col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]
+    jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
+    pairs = [(np.arange(1), np.arange(1))] * L
+    top = None if top_gradient is None else (lambda shape: np.array(top_gradient, dtype=x.dtype))
+    lab = None if labels is None else np.asarray(labels, dtype=np.int64)
+    ss, zs, _, deltas, cost = _pass(x, W, b, activation, lab, top, acc, ranges, col_sq,
+                                    jac, pairs)
+    return {"s": ss, "z": zs, "delta": deltas, "cost": cost if labels is not None else float("nan")}
+
+
 def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *,
             law: str | None = None, networks: int = 16, samples: int = 1000, seed: int = 0,
             var_x: float = 1.0, input_law: str = "normal", inputs=None, top: str = "softmax",
             bias_variance: float = 0.0, dtype: str = "float64", bins: int = 200,
             ranges: dict | None = None, chunk: int = 500, jacobian_inputs: int = 0,
-            weight_pairs: int = 32) -> Measurement:
+            weight_pairs: int = 32, blas_threads: int | None = None,
+            numba_threads: int | None = 1) -> Measurement:
     """Monte-Carlo statistics of ``networks`` sampled networks on ``samples`` inputs each.
 
     init/law: the scheme and (optionally) another law to draw it from; inputs: an optional
@@ -178,8 +248,17 @@ def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *
     Jacobians are decomposed (SVD) for the mean singular value; weight_pairs: per layer,
     a fixed random sample of weight_pairs x weight_pairs weights whose per-example gradients
     fill the weight-gradient histogram (its moments use every weight).
+    blas_threads/numba_threads: thread counts (``varprop.threads``; None = all cores).
     Same seed, same arguments, same BLAS threads: the same bits.
     """
+    with thread_limits(blas_threads, numba_threads):
+        return _measure(widths, activation, init, law, networks, samples, seed, var_x,
+                        input_law, inputs, top, bias_variance, dtype, bins, ranges, chunk,
+                        jacobian_inputs, weight_pairs)
+
+
+def _measure(widths, activation, init, law, networks, samples, seed, var_x, input_law, inputs,
+             top, bias_variance, dtype, bins, ranges, chunk, jacobian_inputs, weight_pairs):
     widths = check_widths(widths)
     get_activation(activation)
     scheme = resolve_scheme(init, law)
@@ -207,7 +286,6 @@ def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *
         var_x = float(inputs[:samples].var())
     dt = np.dtype(dtype)
     L = len(widths) - 1
-    code = CODES[activation]
     ranges = {**_default_ranges(widths, activation, scheme, var_x, top, bias_variance),
               **(ranges or {})}
 
@@ -240,37 +318,11 @@ def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *
                 a = np.sqrt(3 * var_x)
                 x = rng.uniform(-a, a, (rows, widths[0])).astype(dt)
             labels = rng.integers(0, widths[-1], rows)
-            zs, fps = [x], []
-            passes.accumulate(x, *acc["activation"][0], *ranges["activation"][0])
-            for k in range(L):
-                s = zs[k] @ W[k]                                       # (rows, n_{k+1})
-                if b[k] is not None:
-                    s += b[k]
-                if k < L - 1:
-                    z = np.empty_like(s)
-                    fp = np.empty_like(s)
-                    passes.forward_layer(s, code, z, fp, *acc["preactivation"][k],
-                                         *ranges["preactivation"][k], *acc["activation"][k + 1],
-                                         *ranges["activation"][k + 1], col_sq[k], jac[k])
-                    zs.append(z)
-                    fps.append(fp)
-                else:
-                    passes.accumulate(s, *acc["preactivation"][k], *ranges["preactivation"][k])
-                    if top == "softmax":
-                        delta = np.empty_like(s)
-                        cost += passes.softmax_nll_gradient(s, labels, delta).sum()
-                    else:
-                        delta = rng.standard_normal(s.shape).astype(dt)
-            for k in range(L - 1, -1, -1):
-                if k == L - 1:
-                    passes.accumulate(delta, *acc["backprop"][k], *ranges["backprop"][k])
-                passes.weight_gradient(zs[k], delta, *pairs[k], *acc["weight_gradient"][k],
-                                       *ranges["weight_gradient"][k])
-                if k > 0:
-                    g = delta @ W[k].T                                 # (rows, n_k)
-                    passes.backward_layer(g, fps[k - 1], *acc["backprop"][k - 1],
-                                          *ranges["backprop"][k - 1])
-                    delta = g
+            top_delta = None if top == "softmax" else (
+                lambda shape: rng.standard_normal(shape).astype(dt))
+            _, zs, fps, _, c = _pass(x, W, b, activation, labels, top_delta, acc, ranges,
+                                     col_sq, jac, pairs)
+            cost += c
             while svd_done < jacobian_inputs and svd_done < rows:
                 for k in range(L - 1):
                     J = fps[k][svd_done][:, None] * W[k].T           # (n_{k+1}, n_k)

@@ -39,3 +39,19 @@ def derivative(code, x):
     elif code == 4:  # relu
         return (((0) if (x < 0) else (1/2) if (x == 0) else (1)))
     return math.nan
+
+
+@njit(cache=True)
+def derivative_from_output(code, x, y):
+    """f'(x) given x and y = f(x) (cheaper where the registry writes f' in y)."""
+    if code == 0:  # linear
+        return 1
+    elif code == 1:  # tanh
+        return 1 - y**2
+    elif code == 2:  # sigmoid
+        return y*(1 - y)
+    elif code == 3:  # softsign
+        return (1 - abs(y))**2
+    elif code == 4:  # relu
+        return (((0) if (x < 0) else (1/2) if (x == 0) else (1)))
+    return math.nan

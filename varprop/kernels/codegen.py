@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..symbolic.activations import ACTIVATIONS, x
+from ..symbolic.activations import ACTIVATIONS, x, y
 
 TARGET = Path(__file__).with_name("activation_functions.py")
 
@@ -25,8 +25,8 @@ def derivative_expr(act) -> sp.Expr:
     return sp.simplify(act.derivative)
 
 
-def _dispatch(name: str, doc: str, exprs: dict[str, sp.Expr]) -> str:
-    lines = ["", "", "", "@njit(cache=True)", f"def {name}(code, x):", f'    """{doc}"""']
+def _dispatch(name: str, doc: str, exprs: dict[str, sp.Expr], args: str = "x") -> str:
+    lines = ["", "", "", "@njit(cache=True)", f"def {name}(code, {args}):", f'    """{doc}"""']
     for k, (act, expr) in enumerate(exprs.items()):
         kw = "if" if k == 0 else "elif"
         lines += [f"    {kw} code == {CODES[act]}:  # {act}", f"        return {_code(expr)}"]
@@ -53,6 +53,11 @@ def render() -> str:
                      {a.name: a.expr for a in ACTIVATIONS.values()})
     body += _dispatch("derivative", "f'(x) of the activation with this code.",
                       {a.name: derivative_expr(a) for a in ACTIVATIONS.values()})
+    body += _dispatch("derivative_from_output", "f'(x) given x and y = f(x) (cheaper where the "
+                      "registry writes f' in y).",
+                      {a.name: (a.derivative_of_output if a.derivative_of_output is not None
+                                else derivative_expr(a)) for a in ACTIVATIONS.values()},
+                      args="x, y")
     return "\n".join(head) + body + "\n"
 
 

@@ -13,6 +13,7 @@ from functools import cached_property
 import sympy as sp
 
 x = sp.Symbol("x", real=True)
+y = sp.Symbol("y", real=True)   # an activation's output, y = f(x)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Activation:
     expr: sp.Expr
     label: str                      # how the paper / the tables name it
     homogeneous: bool = False       # f(c x) = c f(x) for c > 0 (ReLU): exact rule, no slope
+    # f'(x) written in y = f(x), so a backward pass reuses the forward output (tanh: 1 - y^2);
+    # tests check f'(x) == derivative_of_output(f(x)). None: use f'(x).
+    derivative_of_output: sp.Expr | None = None
 
     @cached_property
     def derivative(self) -> sp.Expr:
@@ -47,10 +51,10 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
-    Activation("linear", x, "linear"),
-    Activation("tanh", sp.tanh(x), "tanh"),
-    Activation("sigmoid", 1 / (1 + sp.exp(-x)), "sigmoid"),
-    Activation("softsign", x / (1 + sp.Abs(x)), "softsign"),
+    Activation("linear", x, "linear", derivative_of_output=sp.Integer(1)),
+    Activation("tanh", sp.tanh(x), "tanh", derivative_of_output=1 - y**2),
+    Activation("sigmoid", 1 / (1 + sp.exp(-x)), "sigmoid", derivative_of_output=y * (1 - y)),
+    Activation("softsign", x / (1 + sp.Abs(x)), "softsign", derivative_of_output=(1 - sp.Abs(y))**2),
     Activation("relu", sp.Max(0, x), "ReLU", homogeneous=True),
 )}
 
