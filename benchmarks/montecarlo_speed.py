@@ -20,7 +20,6 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from varprop.kernels import passes
-from varprop.kernels.activation_functions import CODES
 from varprop.montecarlo import QUANTITIES, _pass
 from varprop.threads import thread_limits
 

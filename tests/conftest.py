@@ -1,7 +1,11 @@
-"""Hypothesis runs derandomized everywhere (same examples every run, never flaky), with no
-deadline: SymPy's first derivation and later JIT compiles are not failures."""
+"""Hypothesis runs derandomized (same examples every run, never flaky), with no deadline:
+SymPy's first derivation and Numba's compiles are not failures. VARPROP_HYPOTHESIS=random
+draws fresh examples (with --hypothesis-seed=N) for robustness runs outside CI."""
+import os
+
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("varprop", derandomize=True, deadline=None, max_examples=25,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("varprop")
+_common = dict(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("varprop", derandomize=True, **_common)
+settings.register_profile("random", derandomize=False, **_common)
+settings.load_profile("random" if os.environ.get("VARPROP_HYPOTHESIS") == "random" else "varprop")

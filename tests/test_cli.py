@@ -82,3 +82,13 @@ def test_module_and_console_entry_points():
         bad = subprocess.run(cmd + ["predict", "--widths", "4,-1"], capture_output=True, text=True,
                              timeout=120)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_predict_meanfield_theory(capsys):
+    rc, out, _ = run(capsys, "predict", "--widths", "100,100,100", "--theory", "meanfield", "--json")
+    doc = json.loads(out)
+    assert rc == 0 and doc["theory"] == "meanfield"
+    # tanh saturates: the mean field's Var[z^1] is below the linear regime's 1/3
+    assert doc["layers"][1]["activation_variance"] < 1 / 3
+    rc, _, err = run(capsys, "predict", "--widths", "100,100", "--theory", "exact")
+    assert rc == 2 and "linear, meanfield" in err

@@ -125,7 +125,7 @@ def test_forward_layer_jacobian_trace_equals_svd():
     rng = np.random.default_rng(5)
     W = rng.normal(0, 0.2, (30, 20))
     s = rng.normal(0, 1.2, (3, 20))
-    z, fp = np.empty_like(s), np.empty_like(s)
+    fp = np.empty_like(s)
     acc = [passes.new_accumulator(10) for _ in range(2)]
     jac = np.zeros((passes.N_BLOCKS, 2))
     passes.forward_layer(s, np.tanh(s), CODES["tanh"], fp, *acc[0], -5.0, 5.0, *acc[1], -1.0, 1.0,
@@ -142,10 +142,15 @@ def test_derivative_of_output_equals_derivative(name):
     import sympy as sp
 
     from varprop.kernels.activation_functions import derivative_from_output
-    from varprop.symbolic.activations import get_activation, x, y
+    from varprop.symbolic.activations import get_activation, y
     act = get_activation(name)
     if act.derivative_of_output is not None:
         assert sp.simplify(act.derivative_of_output.subs(y, act.expr) - act.derivative) == 0
     for v in [-3.0, -0.5, 0.25, 2.0]:
         assert derivative_from_output(CODES[name], v, activation(CODES[name], v)) == pytest.approx(
             derivative(CODES[name], v), rel=1e-12)
+
+
+def test_generated_activation_kernels_are_up_to_date():
+    from varprop.kernels import codegen
+    assert codegen.main(["--check"]) == 0

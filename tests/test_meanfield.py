@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-import sympy as sp
 
 from varprop import gaussian
 from varprop.symbolic import meanfield as mf

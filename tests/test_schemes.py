@@ -54,3 +54,10 @@ def test_bad_scheme_inputs_name_choices():
         get_fan("fan_max")
     with pytest.raises(ValueError, match="positive"):
         custom_scheme(-1, "fan_in")
+
+
+def test_listed_names_match_the_registries():
+    """The CLI lists names without deriving anything; they must be the registries' keys."""
+    from varprop.symbolic.laws import LAW_NAMES, laws
+    from varprop.symbolic.schemes import SCHEME_NAMES
+    assert tuple(schemes()) == SCHEME_NAMES and tuple(laws()) == LAW_NAMES

@@ -99,11 +99,27 @@ def _add_derive(sub) -> None:
     d.set_defaults(func=_cmd_derive)
 
 
-def _add_predict(sub) -> None:
+def _add_network_arguments(p) -> None:
+    """--widths, --activation and the init scheme (--init, --law, or --scale/--mode)."""
     from .symbolic.activations import ACTIVATIONS
-    from .symbolic.laws import laws
-    from .symbolic.schemes import FAN_MODES, schemes
+    from .symbolic.laws import LAW_NAMES
+    from .symbolic.schemes import FAN_MODES, SCHEME_NAMES
 
+    p.add_argument("--widths", required=True, metavar="N0,N1,...",
+                   help="layer widths from input to output, e.g. 1024,1000,1000,9")
+    p.add_argument("--activation", default="tanh", metavar="NAME",
+                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
+    p.add_argument("--init", default="standard", metavar="SCHEME",
+                   help=f"one of: {', '.join(SCHEME_NAMES)} (default: %(default)s)")
+    p.add_argument("--law", default=None, metavar="LAW",
+                   help=f"weight law: one of {', '.join(LAW_NAMES)} (default: the scheme's own)")
+    p.add_argument("--scale", type=str, default=None,
+                   help="custom scheme: Var[W] = SCALE / fan (with --mode; replaces --init)")
+    p.add_argument("--mode", default=None, metavar="FAN",
+                   help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
+
+
+def _add_predict(sub) -> None:
     q = sub.add_parser("predict", help="per-layer variances predicted for a concrete network",
                        description=(
                            "Evaluate the derived linear-regime recurrences (5)-(7) for a concrete "
@@ -112,18 +128,7 @@ def _add_predict(sub) -> None:
                            "the symbolic expressions."),
                        epilog="example: varprop predict --widths 1024,1000,1000,1000,1000,1000,9 "
                               "--activation tanh --init standard")
-    q.add_argument("--widths", required=True, metavar="N0,N1,...",
-                   help="layer widths from input to output, e.g. 1024,1000,1000,9")
-    q.add_argument("--activation", default="tanh", metavar="NAME",
-                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
-    q.add_argument("--init", default="standard", metavar="SCHEME",
-                   help=f"one of: {', '.join(schemes())} (default: %(default)s)")
-    q.add_argument("--scale", type=str, default=None,
-                   help="custom scheme: Var[W] = SCALE / fan (with --mode; replaces --init)")
-    q.add_argument("--mode", default=None, metavar="FAN",
-                   help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
-    q.add_argument("--law", default=None, metavar="LAW",
-                   help=f"weight law: one of {', '.join(laws())} (default: the scheme's own)")
+    _add_network_arguments(q)
     q.add_argument("--var-x", type=str, default="1", help="Var[x] of the inputs (default: 1)")
     q.add_argument("--var-top", type=str, default="1",
                    help="Var[dC/ds] at the top pre-activation (default: 1)")
@@ -149,10 +154,7 @@ def _cmd_check(args) -> int:
 
 
 def _add_check(sub) -> None:
-    from .montecarlo import INPUT_LAWS, TOP_GRADIENTS
-    from .symbolic.activations import ACTIVATIONS
-    from .symbolic.laws import laws
-    from .symbolic.schemes import FAN_MODES, schemes
+    from .choices import INPUT_LAWS, TOP_GRADIENTS
 
     c = sub.add_parser("check", help="Monte-Carlo measurement against both theories, per layer",
                        description=(
@@ -163,17 +165,7 @@ def _add_check(sub) -> None:
                            "measurement disagree beyond 4 SE plus a finite-width allowance."),
                        epilog="example: varprop check --widths 1024,1000,1000,1000,1000,1000,9 "
                               "--activation tanh --init standard --networks 16 --samples 1000 --seed 0")
-    c.add_argument("--widths", required=True, metavar="N0,N1,...",
-                   help="layer widths from input to output, e.g. 1024,1000,1000,9")
-    c.add_argument("--activation", default="tanh", metavar="NAME",
-                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
-    c.add_argument("--init", default="standard", metavar="SCHEME",
-                   help=f"one of: {', '.join(schemes())} (default: %(default)s)")
-    c.add_argument("--law", default=None, metavar="LAW",
-                   help=f"draw the scheme from another law: {', '.join(laws())}")
-    c.add_argument("--scale", type=str, default=None, help="custom scheme: Var[W] = SCALE / fan")
-    c.add_argument("--mode", default=None, metavar="FAN",
-                   help=f"custom scheme's fan: one of {', '.join(FAN_MODES)}")
+    _add_network_arguments(c)
     c.add_argument("--networks", type=int, default=16, help="networks sampled (default: 16)")
     c.add_argument("--samples", type=int, default=1000, help="inputs per network (default: 1000)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

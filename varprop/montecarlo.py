@@ -18,6 +18,7 @@ import numpy as np
 from .init import resolve_scheme, sample_weights
 from .kernels import passes
 from .activations import CODES, numpy_functions
+from .choices import INPUT_LAWS, TOP_GRADIENTS
 from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme
 from .theory import meanfield_theory
@@ -25,8 +26,6 @@ from .threads import thread_limits
 from .validation import check_positive, check_widths
 
 QUANTITIES = ("preactivation", "activation", "backprop", "weight_gradient")
-INPUT_LAWS = ("normal", "uniform")
-TOP_GRADIENTS = ("softmax", "injected")
 PERCENTILES = (2.0, 98.0)
 
 
@@ -319,7 +318,7 @@ def _measure(widths, activation, init, law, networks, samples, seed, var_x, inpu
                 x = rng.uniform(-a, a, (rows, widths[0])).astype(dt)
             labels = rng.integers(0, widths[-1], rows)
             top_delta = None if top == "softmax" else (
-                lambda shape: rng.standard_normal(shape).astype(dt))
+                lambda shape, rng=rng: rng.standard_normal(shape).astype(dt))
             _, zs, fps, _, c = _pass(x, W, b, activation, labels, top_delta, acc, ranges,
                                      col_sq, jac, pairs)
             cost += c

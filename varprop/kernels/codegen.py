@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..symbolic.activations import ACTIVATIONS, x, y
+from ..symbolic.activations import ACTIVATIONS
 
 TARGET = Path(__file__).with_name("activation_functions.py")
 

@@ -76,6 +76,9 @@ class Law:
         return sp.simplify(roots[0])
 
 
+LAW_NAMES = ("uniform", "normal", "truncated_normal", "orthogonal")   # listings, no integrals
+
+
 @cache
 def laws() -> dict[str, Law]:
     """The registry of weight laws, each variance derived above."""
@@ -93,6 +96,8 @@ def laws() -> dict[str, Law]:
 
 
 def get_law(name: str) -> Law:
+    if name not in LAW_NAMES:
+        raise ValueError(f"unknown law {name!r}; choose one of: {', '.join(LAW_NAMES)}")
     try:
         return laws()[name]
     except (KeyError, TypeError):

@@ -83,17 +83,23 @@ def _named(name: str, defining_variance: sp.Expr, mode: str, law: str, source: s
     return Scheme(name, solved, mode, law, source)
 
 
+# name, the equation defining its variance (built on demand), fan mode, law, source
+_DEFINITIONS = (
+    ("standard", lambda: conditions.standard_variance().result / n[i], "fan_in", "uniform",
+     "(1), (15)"),
+    ("normalized", lambda: conditions.compromise().result, "fan_avg", "uniform", "(12), (16)"),
+    ("lecun", lambda: conditions.forward_condition().result, "fan_in", "normal", "(10)"),
+    ("he", lambda: conditions.he_condition().result, "fan_in", "normal", "(V10)"),
+    ("orthogonal", lambda: conditions.forward_condition().result, "fan_in", "orthogonal", "(10)"),
+)
+SCHEME_NAMES = tuple(d[0] for d in _DEFINITIONS)   # for listings, without deriving anything
+
+
 @cache
 def schemes() -> dict[str, Scheme]:
     """The named schemes, each from the derivation that defines it."""
-    return {s.name: s for s in (
-        _named("standard", conditions.standard_variance().result / n[i], "fan_in", "uniform",
-               "(1), (15)"),
-        _named("normalized", conditions.compromise().result, "fan_avg", "uniform", "(12), (16)"),
-        _named("lecun", conditions.forward_condition().result, "fan_in", "normal", "(10)"),
-        _named("he", conditions.he_condition().result, "fan_in", "normal", "(V10)"),
-        _named("orthogonal", conditions.forward_condition().result, "fan_in", "orthogonal", "(10)"),
-    )}
+    return {name: _named(name, variance(), mode, law, source)
+            for name, variance, mode, law, source in _DEFINITIONS}
 
 
 def get_scheme(name: str) -> Scheme:

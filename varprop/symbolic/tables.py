@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import ACTIVATIONS, x
+from .activations import ACTIVATIONS
 from .conditions import gain_squared
 from .laws import laws
 from .notation import VarW, alpha, i, latex, n, n_eq, v_eq
@@ -81,8 +81,8 @@ def decay_table() -> Table:
     standard_bwd = equal_width_backward().equation.subs(v_eq, standard_v)
     rows = []
     for s in schemes().values():
-        f = sp.simplify(fwd.replace(lambda e: isinstance(e, VarW), lambda e: s.variance))
-        b = sp.simplify(bwd.replace(lambda e: isinstance(e, VarW), lambda e: s.variance))
+        f = sp.simplify(fwd.replace(lambda e: isinstance(e, VarW), lambda e, v=s.variance: v))
+        b = sp.simplify(bwd.replace(lambda e: isinstance(e, VarW), lambda e, v=s.variance: v))
         eq = {n[i + 1]: n[i]}
         rows.append([s.name, _m(f), _m(b), _m(sp.simplify(f.subs(eq))), _m(sp.simplify(b.subs(eq)))])
     return Table("decay_table", "Per-layer decay factors (V7)", (
