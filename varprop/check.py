@@ -3,26 +3,29 @@
 The verdict compares the mean-field prediction (exact at infinite width) with the measurement:
 they agree when
 
-    |mc - meanfield| <= Z_CRIT * SE + FINITE_WIDTH * L / n_min * |meanfield|
+    |mc - meanfield| <= t * SE + FINITE_WIDTH * (L + C) / n_min * |meanfield|
 
-where SE is the honest standard error across networks and the second term allows for the
+where SE is the honest standard error across R networks and t is the Student-t critical value
+with R - 1 degrees of freedom for a false alarm of ALPHA over the whole report (Bonferroni over
+its m comparisons: P(|t_{R-1}| > t) = ALPHA / m). The paper's network (17 comparisons) from
+16 networks gets t = 6.8; the second term allows for the
 O(1/n) corrections of finite width: L / n_min for the L weight layers a quantity crosses, plus
 C / n_min with a softmax top of C classes, whose gradient p - y depends on the top weights
 that carry it back (the theory takes them as independent; measured: +6 % at C = 10,
 n_{L-1} = 32 with logit variance 4, +0.5 % at n_{L-1} = 300).
-Z_CRIT = 4 keeps a false alarm below about 1e-3 per comparison even with the t-distribution
-of a standard error estimated from 16 networks (P(|t_15| > 4) = 0.0012).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from .montecarlo import Measurement, measure
 from .theory import linear_theory
 
-Z_CRIT = 4.0
+ALPHA = 1e-4          # false-alarm probability of one whole report
 FINITE_WIDTH = 1.0
 COMPARED = (  # (key in the report, measurement quantity, prediction field)
     ("activation_variance", "activation", "activation_variance"),
@@ -39,18 +42,37 @@ class CheckReport:
     rows: list[dict]
     ok: bool
     finite_width_rel: float
+    z: float
 
     def to_dict(self) -> dict:
         m = self.measurement
         return {"widths": list(m.widths), "activation": m.activation, "init": m.init,
                 "law": m.law, "networks": m.networks, "samples": m.samples, "seed": m.seed,
                 "var_x": m.var_x, "top": m.top, "top_gradient_variance": m.top_gradient_variance,
-                "tolerance": {"z": Z_CRIT, "finite_width_rel": self.finite_width_rel},
+                "tolerance": {"t": self.z, "alpha": ALPHA,
+                              "finite_width_rel": self.finite_width_rel},
                 "ok": self.ok, "layers": self.rows}
 
 
-def tolerance(se, theory, finite_width_rel):
-    return Z_CRIT * np.nan_to_num(se, nan=np.inf) + finite_width_rel * np.abs(theory)
+def t_critical(df: int, tail: float) -> float:
+    """t with P(|T| > t) = tail for Student's T with ``df`` degrees of freedom (mpmath)."""
+    if df < 1:
+        return math.inf
+
+    def two_sided(t):   # P(|T| > t) = I_{df / (df + t^2)}(df / 2, 1 / 2)
+        return float(mpmath.betainc(df / 2, 0.5, 0, df / (df + t * t), regularized=True))
+
+    lo, hi = 0.0, 1.0
+    while two_sided(hi) > tail:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if two_sided(mid) > tail else (lo, mid)
+    return hi
+
+
+def tolerance(se, theory, finite_width_rel, z):
+    return z * np.nan_to_num(se, nan=np.inf) + finite_width_rel * np.abs(theory)
 
 
 def compare(m: Measurement) -> CheckReport:
@@ -64,6 +86,8 @@ def compare(m: Measurement) -> CheckReport:
     L = len(m.widths) - 1
     classes = m.widths[-1] if m.top == "softmax" else 0
     fw = FINITE_WIDTH * (L + classes) / min(m.widths[:-1]) if L > 1 else 0.0
+    comparisons = len(COMPARED) * L - 1
+    z = t_critical(m.networks - 1, ALPHA / comparisons)
     rows, ok = [], True
     for k in range(L):
         row = {"layer": k}
@@ -77,7 +101,7 @@ def compare(m: Measurement) -> CheckReport:
             elif k == L - 1 and key == "backprop_variance":
                 verdict = "input"   # the theory starts from this measured value
             else:
-                verdict = "ok" if abs(mc - th) <= tolerance(se, th, fw) else "differs"
+                verdict = "ok" if abs(mc - th) <= tolerance(se, th, fw, z) else "differs"
             ok &= verdict in ("ok", "input")
             row[key] = {"linear": float(getattr(lin, field)[k]), "meanfield": th, "mc": mc,
                         "se": se, "verdict": verdict}
@@ -90,7 +114,7 @@ def compare(m: Measurement) -> CheckReport:
                 row["jacobian_mean_singular"] = {"mc": float(m.jacobian_mean[k]),
                                                  "se": float(m.jacobian_mean_se[k])}
         rows.append(row)
-    return CheckReport(m, lin, mf, rows, bool(ok), fw)
+    return CheckReport(m, lin, mf, rows, bool(ok), fw, z)
 
 
 def check(widths, activation="tanh", init="standard", **kwargs) -> CheckReport:
@@ -103,7 +127,8 @@ def format_report(rep: CheckReport) -> str:
     lines = [f"varprop check: widths {','.join(map(str, m.widths))}, {m.activation}, {m.init} "
              f"init ({m.law}), {m.networks} networks x {m.samples} inputs, seed {m.seed}, "
              f"top gradient: {m.top} (Var = {m.top_gradient_variance:.4g})",
-             f"verdict: |MC - mean field| <= {Z_CRIT:g} SE + {rep.finite_width_rel:.3g} |mean field|"]
+             f"verdict: |MC - mean field| <= {rep.z:.2f} SE + {rep.finite_width_rel:.3g} |mean field| "
+             f"(false alarm {ALPHA:g} per report)"]
     head = f"{'layer':>5}  {'quantity':<10} {'linear':>11} {'mean field':>11} {'Monte-Carlo':>11} {'SE':>10}  verdict"
     lines.append(head)
     short = {"activation_variance": "Var[z]", "backprop_variance": "Var[dC/ds]",

@@ -162,7 +162,8 @@ def _add_check(sub) -> None:
                            "each (forward and backward), and set the measured per-layer variances "
                            "(with standard errors across networks) beside the linear-regime and the "
                            "mean-field predictions. Exit status 1 when the mean field and the "
-                           "measurement disagree beyond 4 SE plus a finite-width allowance."),
+                           "measurement disagree beyond a Student-t multiple of the SE (false alarm 1e-4 per "
+                           "report) plus a finite-width allowance."),
                        epilog="example: varprop check --widths 1024,1000,1000,1000,1000,1000,9 "
                               "--activation tanh --init standard --networks 16 --samples 1000 --seed 0")
     _add_network_arguments(c)

@@ -250,7 +250,8 @@ def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *
     blas_threads/numba_threads: thread counts (``varprop.threads``; None = all cores).
     Same seed, same arguments, same BLAS threads: the same bits.
     """
-    with thread_limits(blas_threads, numba_threads):
+    # overflow is counted per layer by the kernels (``nonfinite``), not warned about
+    with thread_limits(blas_threads, numba_threads), np.errstate(over="ignore", invalid="ignore"):
         return _measure(widths, activation, init, law, networks, samples, seed, var_x,
                         input_law, inputs, top, bias_variance, dtype, bins, ranges, chunk,
                         jacobian_inputs, weight_pairs)
