@@ -35,7 +35,8 @@ def expect(g, q):
     """E[g(sqrt(q) xi)] for a vectorised g and q >= 0 (scalar or array)."""
     nodes, weights = _rule()
     q = np.asarray(q, dtype=float)
-    vals = g(np.sqrt(q)[..., None] * nodes)
+    with np.errstate(over="ignore"):   # e.g. sigmoid's exp(-x) -> inf far out: f = 0, exactly
+        vals = g(np.sqrt(q)[..., None] * nodes)
     return np.sum(vals * weights, axis=-1)
 
 
