@@ -6,14 +6,10 @@ explicit ``numpy.random.Generator``, so a seed fixes every bit.
 """
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
-import sympy as sp
 
 from .symbolic.laws import TRUNCATION, get_law
-from .symbolic.notation import i, n
-from .symbolic.schemes import Scheme, custom_scheme, get_scheme
+from .symbolic.schemes import Scheme, custom_scheme, fan_function, get_scheme
 
 LAWS = ("uniform", "normal", "truncated_normal", "orthogonal")
 
@@ -27,16 +23,9 @@ def resolve_scheme(init: str | Scheme, law: str | None = None) -> Scheme:
     return Scheme(f"{scheme.name}/{law}", scheme.scale, scheme.mode, law, scheme.source)
 
 
-@cache
-def _parameter_function(scheme: Scheme):
-    """numpy function (fan_in, fan_out) -> the law's parameter for the scheme's variance."""
-    fan_in, fan_out = sp.symbols("fan_in fan_out", positive=True)
-    expr = scheme.parameter.xreplace({n[i]: fan_in, n[i + 1]: fan_out})
-    return sp.lambdify((fan_in, fan_out), expr, modules="numpy")
-
-
 def weight_parameter(scheme: Scheme, fan_in: int, fan_out: int) -> float:
-    return float(_parameter_function(scheme)(fan_in, fan_out))
+    """The law's parameter (bound, std, gain) that gives the scheme's variance."""
+    return float(fan_function(scheme.parameter)(fan_in, fan_out))
 
 
 def sample_weights(rng: np.random.Generator, fan_in: int, fan_out: int, scheme: Scheme,

@@ -22,9 +22,8 @@ import sympy as sp
 from . import gaussian
 from .symbolic import meanfield as mf
 from .symbolic.activations import get_activation
-from .symbolic.notation import i, n
 from .symbolic.propagation import check_theory, unroll
-from .symbolic.schemes import Scheme, get_scheme
+from .symbolic.schemes import Scheme, fan_function, get_scheme
 from .validation import check_positive, check_widths
 
 OUTPUTS = ("activation_mean", "activation_variance", "preactivation_variance",
@@ -46,19 +45,11 @@ def _compiled(n_layers: int, activation: str, theory: str):
                        modules=[_quadrature(activation), "numpy"], cse=True)
 
 
-@cache
-def _compiled_scheme_variance(scheme: Scheme):
-    """A numpy function (fan_in, fan_out) -> Var[W^i] for ``scheme`` (from the rule V12)."""
-    fan_in, fan_out = sp.symbols("fan_in fan_out", positive=True)
-    expr = scheme.variance.xreplace({n[i]: fan_in, n[i + 1]: fan_out})
-    return sp.lambdify((fan_in, fan_out), expr, modules="numpy")
-
-
 def weight_variances(widths, init: str | Scheme) -> np.ndarray:
     """Var[W^i] of each weight layer for a named scheme (or a ``Scheme``)."""
     widths = check_widths(widths)
     scheme = init if isinstance(init, Scheme) else get_scheme(init)
-    f = _compiled_scheme_variance(scheme)
+    f = fan_function(scheme.variance)   # the rule (V12) for this scheme, as code
     return np.array([float(f(a, b)) for a, b in zip(widths[:-1], widths[1:])])
 
 

@@ -102,6 +102,14 @@ def schemes() -> dict[str, Scheme]:
             for name, variance, mode, law, source in _DEFINITIONS}
 
 
+@cache
+def fan_function(expr: sp.Expr):
+    """A numpy function (fan_in, fan_out) of an expression in n_i, n_{i+1} (generated code)."""
+    fan_in, fan_out = sp.symbols("fan_in fan_out", positive=True)
+    return sp.lambdify((fan_in, fan_out), expr.xreplace({n[i]: fan_in, n[i + 1]: fan_out}),
+                       modules="numpy")
+
+
 def get_scheme(name: str) -> Scheme:
     try:
         return schemes()[name]
