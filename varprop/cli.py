@@ -44,7 +44,7 @@ def _cmd_derive(args) -> int:
 
 
 def _format_table(pred) -> str:
-    head = (f"linear-regime prediction: widths {','.join(map(str, pred.widths))}, "
+    head = (f"{pred.theory} prediction: widths {','.join(map(str, pred.widths))}, "
             f"{pred.activation}, {pred.init} init, Var[x]={pred.var_x:g}, "
             f"Var[dC/ds^top]={pred.var_top:g}")
     cols = ["layer", "n_in", "n_out", "Var[W]", "Var[z]", "Var[dC/ds]", "Var[dC/dW]"]
