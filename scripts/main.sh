@@ -11,3 +11,9 @@ for init in standard normalized; do
   echo
   varprop predict --widths 1024,1000,1000,1000,1000,1000,9 --activation tanh --init "$init"
 done
+
+# The figures at initialisation (Figures 1, 5, 6, 7, 8, J, V) at the quick "smoke" scale, into
+# build/figures/ (about a minute the first time, seconds once cached in .varprop-cache/); the
+# committed gallery in paper_figures/ is `varprop figures --scale gallery`.
+echo
+varprop figures --scale smoke --out build/figures

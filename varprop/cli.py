@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .datasets.cli import register as _add_data
+from .figures.cli import register as _add_figures
 
 DEFAULT_DERIVATIONS = Path("derivations")
 
@@ -186,7 +187,7 @@ def _add_check(sub) -> None:
 
 
 # Each entry adds one sub-command; modules outside this file register theirs here.
-COMMANDS = [_add_derive, _add_predict, _add_check, _add_data]
+COMMANDS = [_add_derive, _add_predict, _add_check, _add_data, _add_figures]
 
 
 def build_parser() -> argparse.ArgumentParser:

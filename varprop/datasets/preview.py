@@ -14,9 +14,20 @@ def preview_figure(data, rows=4, cols=6, title=None):
     from matplotlib.figure import Figure
 
     n = min(rows * cols, len(data))
-    images = data.images()[:n]
-    lo, hi = (-1.0, 1.0) if data.name == "shapeset" else (0.0, 1.0)
     fig = Figure(figsize=(1.75 * cols, 1.9 * rows + (0.4 if title else 0.0)), dpi=100)
+    draw_examples(fig, data.images()[:n], data.y[:n], data.classes, rows, cols,
+                  grey_range=(-1.0, 1.0) if data.name == "shapeset" else (0.0, 1.0))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def draw_examples(fig, images, labels, classes, rows, cols, grey_range=(-1.0, 1.0),
+                  fontsize=8):
+    """Draw up to rows×cols images on a Figure (or SubFigure), each titled "label: class"."""
+    lo, hi = grey_range
+    n = min(rows * cols, len(images))
     for k in range(rows * cols):
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.set_axis_off()
@@ -27,11 +38,7 @@ def preview_figure(data, rows=4, cols=6, title=None):
             ax.imshow(np.clip(img, 0.0, 1.0), interpolation="nearest")
         else:
             ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(f"{data.y[k]}: {data.classes[data.y[k]]}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        ax.set_title(f"{labels[k]}: {classes[labels[k]]}", fontsize=fontsize)
 
 
 def save_png(fig, path) -> Path:

@@ -1,0 +1,36 @@
+"""``varprop figures``: regenerate the paper's figures from cached experiments."""
+from __future__ import annotations
+
+import sys
+
+from . import DEFAULT_OUT, FIGURES
+
+
+def _cmd_figures(args) -> int:
+    from . import make
+    from ..experiments import COMPUTED
+
+    done = make(args.only, scale=args.scale, out=args.out, log=print)
+    total = sum(r["seconds"] for r in done)
+    print(f"{len(done)} figure(s) at scale {args.scale} in {total:.1f} s; "
+          f"{len(COMPUTED)} experiment run(s) computed, the rest from the cache", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    from ..experiments import SCALES
+
+    f = sub.add_parser("figures", help="regenerate the paper's figures (cached experiments)",
+                       description=(
+                           "Run each figure's experiment config (simulations/*.toml) at a scale, "
+                           "reusing cached results (keyed by a hash of config and code), and "
+                           "write figureID.png and .pdf with the results' digests and the "
+                           "package version in their metadata."),
+                       epilog="example: varprop figures --scale smoke --only 6,7,8")
+    f.add_argument("--scale", default="smoke", metavar="SCALE",
+                   help=f"one of: {', '.join(SCALES)} (default: %(default)s)")
+    f.add_argument("--only", default=None, metavar="IDS",
+                   help=f"comma-separated figure ids from: {','.join(FIGURES)} (default: all)")
+    f.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
+                   help="output folder (default: %(default)s)")
+    f.set_defaults(func=_cmd_figures)
