@@ -194,3 +194,13 @@ def test_cli_errors_one_line(argv, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "varprop" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_figures_from_cache(smoke, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(E.CACHE_ENV, str(smoke["cache"]))
+    n = len(E.COMPUTED)
+    assert main(["figures", "--scale", "smoke", "--only", "6,v", "--out", str(tmp_path)]) == 0
+    assert len(E.COMPUTED) == n
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "figure6.pdf", "figure6.png", "figureV.pdf", "figureV.png"]
+    assert "0 experiment run(s) computed" in capsys.readouterr().err

@@ -10,10 +10,12 @@ def _cmd_figures(args) -> int:
     from . import make
     from ..experiments import COMPUTED
 
+    before = len(COMPUTED)
     done = make(args.only, scale=args.scale, out=args.out, log=print)
     total = sum(r["seconds"] for r in done)
     print(f"{len(done)} figure(s) at scale {args.scale} in {total:.1f} s; "
-          f"{len(COMPUTED)} experiment run(s) computed, the rest from the cache", file=sys.stderr)
+          f"{len(COMPUTED) - before} experiment run(s) computed, the rest from the cache",
+          file=sys.stderr)
     return 0
 
 
