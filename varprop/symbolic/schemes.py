@@ -8,7 +8,7 @@ so "the standard init is variance scaling with scale 1/3 on the fan-in" is a com
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import sympy as sp
 
@@ -65,13 +65,13 @@ class Scheme:
         if not (sp.sympify(self.scale).is_positive and not sp.sympify(self.scale).free_symbols):
             raise ValueError(f"scheme {self.name!r}: scale must be a positive number, got {self.scale}")
 
-    @property
+    @cached_property
     def variance(self) -> sp.Expr:
         """Var[W^i] in n_i, n_{i+1}: the rule (V12) evaluated for this scheme."""
         return sp.simplify(variance_scaling().result.subs(fan, get_fan(self.mode))
                            .subs(scale, self.scale))
 
-    @property
+    @cached_property
     def parameter(self) -> sp.Expr:
         """The law's parameter (uniform bound / normal std) that realises ``variance``."""
         return get_law(self.law).parameter_for_variance(self.variance)
