@@ -118,7 +118,7 @@ def predicted_activation_density(activation: str, q: float, z):
         below = f(mid) < z
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     s = 0.5 * (lo + hi)
-    dens = np.exp(-s * s / (2 * q)) / np.sqrt(2 * np.pi * q) / np.abs(fp(s))
+    dens = gaussian_density(q, s) / np.abs(fp(s))
     return np.where(np.isfinite(dens), dens, np.nan)
 
 
