@@ -1,0 +1,75 @@
+"""The plain NumPy SGD step: the reference the Numba step is tested against, and the
+"NumPy loop" peer of the speed benchmark.
+
+Cost of a minibatch of B examples: the mean over the minibatch of
+- ``nll``: C = −log softmax(s^{L−1})_y (the paper's cost), dC/ds = p − onehot(y);
+- ``quadratic``: C = Σ_j (p_j − onehot(y)_j)² (Figure 5's alternative), dC/ds_j =
+  2 p_j [(p_j − y_j) − Σ_k p_k (p_k − y_k)].
+Back-propagation is eqs. (2)-(3): dC/ds^{k−1} = f'(s^{k−1}) ⊙ (dC/ds^k W^{kT}), dC/dW^k =
+z^{kT} dC/ds^k.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import numpy_functions
+from .network import Network, check_cost
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def top_cost_and_gradient(s: np.ndarray, y: np.ndarray, cost: str):
+    """(mean cost over the rows, dC/ds of the mean cost) for the top pre-activation s (B, C)."""
+    check_cost(cost)
+    B = s.shape[0]
+    p = softmax(s)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(B), y] = 1
+    if cost == "nll":
+        m = s.max(axis=1, keepdims=True)
+        logp = s - m - np.log(np.exp(s - m).sum(axis=1, keepdims=True))
+        c = -logp[np.arange(B), y]
+        return float(c.mean()), (p - onehot) / B
+    r = p - onehot
+    c = (r * r).sum(axis=1)
+    g = 2 * p * (r - (p * r).sum(axis=1, keepdims=True))
+    return float(c.mean()), g / B
+
+
+def forward(net: Network, x: np.ndarray):
+    """(s, z): lists of the pre-activations s^k (B, n_{k+1}) and the layer inputs z^k (z^0 = x)."""
+    f = numpy_functions(net.activation)[0]
+    zs, ss = [x], []
+    for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+        s = zs[-1] @ w + b
+        ss.append(s)
+        if k < net.n_layers - 1:
+            zs.append(f(s))
+    return ss, zs
+
+
+def gradients(net: Network, x: np.ndarray, y: np.ndarray, cost: str = "nll"):
+    """(mean cost, [dC/dW^k], [dC/db^k], [dC/ds^k]) of the minibatch (x (B, n_0), y (B,))."""
+    fprime = numpy_functions(net.activation)[1]
+    ss, zs = forward(net, x)
+    c, delta = top_cost_and_gradient(ss[-1], y, cost)
+    gw, gb, deltas = [None] * net.n_layers, [None] * net.n_layers, [None] * net.n_layers
+    for k in range(net.n_layers - 1, -1, -1):
+        deltas[k] = delta
+        gw[k] = zs[k].T @ delta                                    # (n_k, n_{k+1}), eq. (3)
+        gb[k] = delta.sum(axis=0)
+        if k > 0:
+            delta = (delta @ net.weights[k].T) * fprime(ss[k - 1])  # eq. (2)
+    return c, gw, gb, deltas
+
+
+def sgd_step(net: Network, x: np.ndarray, y: np.ndarray, lr: float, cost: str = "nll") -> float:
+    """One SGD update of ``net`` in place; returns the minibatch's mean cost before it."""
+    c, gw, gb, _ = gradients(net, x, y, cost)
+    for w, b, dw, db in zip(net.weights, net.biases, gw, gb):
+        w -= np.asarray(lr * dw, dtype=w.dtype)
+        b -= np.asarray(lr * db, dtype=b.dtype)
+    return c

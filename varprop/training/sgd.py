@@ -1,0 +1,236 @@
+"""The Numba SGD step: forward, top gradient, and a backward pass fused with the update.
+
+At batch 10 an update is bound by weight traffic (5 M weights of the paper's network are read
+by the forward pass and read and written by the update; the minibatch's activations are a few
+kB). So each weight matrix is streamed twice per update, not four times:
+
+1. forward (``forward_layer``): s^k = z^k W^k + b^k, column strips of W^k in parallel, the
+   strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f;
+2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
+   quadratic, see ``reference``);
+3. backward (``backward_update``), row by row of W^k, in parallel over rows: with the row still
+   in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
+   weights), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j} (eq. 3); no gradient matrix is
+   ever formed.
+
+Every output element is computed by one thread in a fixed order, so the result is the same
+bits for any thread count. Reductions may be reassociated (``fastmath={'reassoc', 'contract'}``
+lets LLVM vectorise them) but NaN and inf keep their meaning: divergence stays visible.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..activations import CODES, numpy_functions
+from ..kernels.activation_functions import derivative_from_output
+from .network import COSTS, Network, check_cost
+
+FAST = {"reassoc", "contract"}
+CHUNK = 512          # columns of s per forward task: B × CHUNK floats stay in L1/L2
+
+
+@njit(cache=True, fastmath=FAST)
+def _forward_strip(z, W, b, s, j0, j1):
+    """Columns j0 .. j1 − 1 of s = z W + b, four rows of W per pass over the strip (so each
+    load and store of the accumulator serves four multiply-adds); sums run over i in order."""
+    B, n_in = z.shape
+    m = j1 - j0
+    acc = np.empty((B, m), dtype=s.dtype)                   # (B, m): in L1
+    for r in range(B):
+        acc[r] = b[j0:j1]
+    i = 0
+    while i + 4 <= n_in:
+        w0, w1, w2, w3 = W[i, j0:j1], W[i + 1, j0:j1], W[i + 2, j0:j1], W[i + 3, j0:j1]
+        for r in range(B):
+            z0, z1, z2, z3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
+            a = acc[r]
+            for j in range(m):   # views indexed from 0: no wrap-around checks, so it vectorises
+                a[j] += (z0 * w0[j] + z1 * w1[j]) + (z2 * w2[j] + z3 * w3[j])
+        i += 4
+    while i < n_in:
+        w = W[i, j0:j1]
+        for r in range(B):
+            zi = z[r, i]
+            a = acc[r]
+            for j in range(m):
+                a[j] += zi * w[j]
+        i += 1
+    s[:, j0:j1] = acc
+
+
+@njit(cache=True, parallel=True)
+def forward_layer(z, W, b, s):
+    """s = z W + b.  z: (B, n_in); W: (n_in, n_out); b: (n_out,); s: (B, n_out) output.
+    Column strips of CHUNK in parallel; a strip's result does not depend on the others."""
+    n_out = W.shape[1]
+    for c in prange((n_out + CHUNK - 1) // CHUNK):
+        _forward_strip(z, W, b, s, c * CHUNK, min(n_out, (c + 1) * CHUNK))
+
+
+@njit(cache=True)
+def top_gradient(s, y, cost_code, delta):
+    """Mean cost of the minibatch and delta = dC/ds of it.  s, delta: (B, C); y: (B,) int.
+    cost_code 0: softmax + NLL; 1: softmax + quadratic (see ``reference``)."""
+    B, C = s.shape
+    total = 0.0
+    p = np.empty(C)
+    for r in range(B):
+        m = -np.inf
+        for j in range(C):
+            m = max(m, float(s[r, j]))
+        norm = 0.0
+        for j in range(C):
+            p[j] = math.exp(float(s[r, j]) - m)
+            norm += p[j]
+        for j in range(C):
+            p[j] /= norm
+        if cost_code == 0:
+            total += m + math.log(norm) - float(s[r, y[r]])
+            for j in range(C):
+                delta[r, j] = (p[j] - (1.0 if j == y[r] else 0.0)) / B
+        else:
+            dot = 0.0
+            for j in range(C):
+                e = p[j] - (1.0 if j == y[r] else 0.0)
+                total += e * e
+                dot += p[j] * e
+            for j in range(C):
+                e = p[j] - (1.0 if j == y[r] else 0.0)
+                delta[r, j] = 2.0 * p[j] * (e - dot) / B
+    return total / B
+
+
+@njit(cache=True, fastmath=FAST)
+def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
+    """Row i of W^k (w: (n_out,), a view): dC/ds^{k−1}_{r,i} from the old row, then the row's
+    update, four minibatch rows per pass over w."""
+    B = d.shape[0]
+    n_out = w.shape[0]
+    zero = lr - lr
+    if need_delta:
+        for r in range(B):
+            acc = zero
+            dr = d[r]
+            for j in range(n_out):
+                acc += w[j] * dr[j]
+            delta_in[r, i] = acc * derivative_from_output(code, s_in[r, i], z[r, i])
+    r = 0
+    while r + 4 <= B:
+        c0, c1, c2, c3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
+        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        for j in range(n_out):
+            w[j] += (c0 * d0[j] + c1 * d1[j]) + (c2 * d2[j] + c3 * d3[j])
+        r += 4
+    while r < B:
+        c = -lr * z[r, i]
+        dr = d[r]
+        for j in range(n_out):
+            w[j] += c * dr[j]
+        r += 1
+
+
+@njit(cache=True, fastmath=FAST)
+def _backward_row_pair(wa, wb, i, z, d, lr, code, s_in, delta_in, need_delta):
+    """Rows i and i + 1 together: each load of a row of d serves both rows of W. The same
+    operations, in the same order, as ``_backward_row`` on each row alone."""
+    B = d.shape[0]
+    n_out = wa.shape[0]
+    zero = lr - lr
+    if need_delta:
+        for r in range(B):
+            acc_a = zero
+            acc_b = zero
+            dr = d[r]
+            for j in range(n_out):
+                acc_a += wa[j] * dr[j]
+                acc_b += wb[j] * dr[j]
+            delta_in[r, i] = acc_a * derivative_from_output(code, s_in[r, i], z[r, i])
+            delta_in[r, i + 1] = acc_b * derivative_from_output(code, s_in[r, i + 1], z[r, i + 1])
+    r = 0
+    while r + 4 <= B:
+        a0, a1, a2, a3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
+        b0, b1 = -lr * z[r, i + 1], -lr * z[r + 1, i + 1]
+        b2, b3 = -lr * z[r + 2, i + 1], -lr * z[r + 3, i + 1]
+        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        for j in range(n_out):
+            wa[j] += (a0 * d0[j] + a1 * d1[j]) + (a2 * d2[j] + a3 * d3[j])
+            wb[j] += (b0 * d0[j] + b1 * d1[j]) + (b2 * d2[j] + b3 * d3[j])
+        r += 4
+    while r < B:
+        ca, cb = -lr * z[r, i], -lr * z[r, i + 1]
+        dr = d[r]
+        for j in range(n_out):
+            wa[j] += ca * dr[j]
+            wb[j] += cb * dr[j]
+        r += 1
+
+
+@njit(cache=True, parallel=True, fastmath=FAST)
+def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta):
+    """One layer's back-propagation fused with its SGD update, in place.
+
+    W: (n_in, n_out), b: (n_out,) updated; z: (B, n_in) the layer's input; d: (B, n_out)
+    dC/ds of this layer; lr: scalar of W's dtype.  If ``need_delta``: delta_in (B, n_in) gets
+    dC/ds of the layer below, f'(s_in) ⊙ (d W^T), with the weights before the update
+    (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)).
+    """
+    n_in = W.shape[0]
+    for p in prange((n_in + 1) // 2):
+        i = 2 * p
+        if i + 1 < n_in:
+            _backward_row_pair(W[i], W[i + 1], i, z, d, lr, code, s_in, delta_in, need_delta)
+        else:
+            _backward_row(W[i], i, z, d, lr, code, s_in, delta_in, need_delta)
+    B, n_out = d.shape
+    for j in range(n_out):
+        acc = lr - lr
+        for r in range(B):
+            acc += d[r, j]
+        b[j] -= lr * acc
+
+
+class SGDStep:
+    """``step(x, y, lr) -> cost``: one update of ``net`` in place (workspaces for batch B).
+
+    The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
+    nothing is updated (the caller reports divergence; ``preactivations`` tells the layer).
+    """
+
+    def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
+        self.net = net
+        self.cost_code = COSTS.index(check_cost(cost))
+        self.code = CODES[net.activation]
+        self.f = numpy_functions(net.activation)[0]
+        dt = net.dtype
+        B = int(batch_size)
+        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
+        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.dummy = np.empty((1, 1), dtype=dt)
+
+    @property
+    def preactivations(self) -> list[np.ndarray]:
+        """s^k of the last minibatch, per layer: (B, n_{k+1})."""
+        return self.s
+
+    def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        net = self.net
+        L = net.n_layers
+        self.z[0] = x
+        for k in range(L):
+            forward_layer(self.z[k], net.weights[k], net.biases[k], self.s[k])
+            if k < L - 1:
+                self.z[k + 1][...] = self.f(self.s[k])
+        cost = top_gradient(self.s[L - 1], y, self.cost_code, self.delta[L - 1])
+        if not math.isfinite(cost):
+            return cost
+        lr_t = net.dtype.type(lr)
+        for k in range(L - 1, -1, -1):
+            below = k > 0
+            backward_update(net.weights[k], net.biases[k], self.z[k], self.delta[k], lr_t,
+                            self.code, self.s[k - 1] if below else self.dummy,
+                            self.delta[k - 1] if below else self.dummy, below)
+        return cost
