@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .datasets.cli import register as _add_data
 from .figures.cli import register as _add_figures
+from .training.cli import register as _add_train
 
 DEFAULT_DERIVATIONS = Path("derivations")
 
@@ -187,7 +188,7 @@ def _add_check(sub) -> None:
 
 
 # Each entry adds one sub-command; modules outside this file register theirs here.
-COMMANDS = [_add_derive, _add_predict, _add_check, _add_data, _add_figures]
+COMMANDS = [_add_derive, _add_predict, _add_check, _add_data, _add_figures, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

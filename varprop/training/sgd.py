@@ -8,8 +8,8 @@ kB). So each weight matrix is streamed twice per update, not four times:
    strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f;
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
    quadratic, see ``reference``);
-3. backward (``backward_update``), row by row of W^k, in parallel over rows: with the row still
-   in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
+3. backward (``backward_update``), four rows of W^k at a time, in parallel over rows: with
+   the rows still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
    weights), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j} (eq. 3); no gradient matrix is
    ever formed.
 
@@ -105,8 +105,8 @@ def top_gradient(s, y, cost_code, delta):
 
 @njit(cache=True, fastmath=FAST)
 def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
-    """Row i of W^k (w: (n_out,), a view): dC/ds^{k−1}_{r,i} from the old row, then the row's
-    update, four minibatch rows per pass over w."""
+    """Row i of W^k alone (w: (n_out,), a view): dC/ds^{k−1}_{r,i} from the old row, then the
+    row's update, two minibatch rows per pass (the arithmetic of ``_backward_rows4``)."""
     B = d.shape[0]
     n_out = w.shape[0]
     zero = lr - lr
@@ -118,54 +118,61 @@ def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
                 acc += w[j] * dr[j]
             delta_in[r, i] = acc * derivative_from_output(code, s_in[r, i], z[r, i])
     r = 0
-    while r + 4 <= B:
-        c0, c1, c2, c3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
-        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+    while r + 2 <= B:
+        c0, c1 = -lr * z[r, i], -lr * z[r + 1, i]
+        d0, d1 = d[r], d[r + 1]
         for j in range(n_out):
-            w[j] += (c0 * d0[j] + c1 * d1[j]) + (c2 * d2[j] + c3 * d3[j])
-        r += 4
-    while r < B:
-        c = -lr * z[r, i]
-        dr = d[r]
+            w[j] += c0 * d0[j] + c1 * d1[j]
+        r += 2
+    if r < B:
+        c0 = -lr * z[r, i]
+        d0 = d[r]
         for j in range(n_out):
-            w[j] += c * dr[j]
-        r += 1
+            w[j] += c0 * d0[j]
 
 
 @njit(cache=True, fastmath=FAST)
-def _backward_row_pair(wa, wb, i, z, d, lr, code, s_in, delta_in, need_delta):
-    """Rows i and i + 1 together: each load of a row of d serves both rows of W. The same
-    operations, in the same order, as ``_backward_row`` on each row alone."""
+def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delta):
+    """Rows i .. i + 3 of W^k together: each load of d serves four rows of W (register
+    blocking), with the arithmetic of ``_backward_row`` on each row."""
     B = d.shape[0]
-    n_out = wa.shape[0]
+    n_out = w0.shape[0]
     zero = lr - lr
     if need_delta:
         for r in range(B):
-            acc_a = zero
-            acc_b = zero
+            a0, a1, a2, a3 = zero, zero, zero, zero
             dr = d[r]
             for j in range(n_out):
-                acc_a += wa[j] * dr[j]
-                acc_b += wb[j] * dr[j]
-            delta_in[r, i] = acc_a * derivative_from_output(code, s_in[r, i], z[r, i])
-            delta_in[r, i + 1] = acc_b * derivative_from_output(code, s_in[r, i + 1], z[r, i + 1])
+                x = dr[j]
+                a0 += w0[j] * x
+                a1 += w1[j] * x
+                a2 += w2[j] * x
+                a3 += w3[j] * x
+            for q, a in enumerate((a0, a1, a2, a3)):
+                delta_in[r, i + q] = a * derivative_from_output(code, s_in[r, i + q], z[r, i + q])
     r = 0
-    while r + 4 <= B:
-        a0, a1, a2, a3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
+    while r + 2 <= B:
+        d0, d1 = d[r], d[r + 1]
+        a0, a1 = -lr * z[r, i], -lr * z[r + 1, i]
         b0, b1 = -lr * z[r, i + 1], -lr * z[r + 1, i + 1]
-        b2, b3 = -lr * z[r + 2, i + 1], -lr * z[r + 3, i + 1]
-        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        c0, c1 = -lr * z[r, i + 2], -lr * z[r + 1, i + 2]
+        e0, e1 = -lr * z[r, i + 3], -lr * z[r + 1, i + 3]
         for j in range(n_out):
-            wa[j] += (a0 * d0[j] + a1 * d1[j]) + (a2 * d2[j] + a3 * d3[j])
-            wb[j] += (b0 * d0[j] + b1 * d1[j]) + (b2 * d2[j] + b3 * d3[j])
-        r += 4
-    while r < B:
-        ca, cb = -lr * z[r, i], -lr * z[r, i + 1]
-        dr = d[r]
+            x0, x1 = d0[j], d1[j]
+            w0[j] += a0 * x0 + a1 * x1
+            w1[j] += b0 * x0 + b1 * x1
+            w2[j] += c0 * x0 + c1 * x1
+            w3[j] += e0 * x0 + e1 * x1
+        r += 2
+    if r < B:
+        d0 = d[r]
+        a0, b0, c0, e0 = -lr * z[r, i], -lr * z[r, i + 1], -lr * z[r, i + 2], -lr * z[r, i + 3]
         for j in range(n_out):
-            wa[j] += ca * dr[j]
-            wb[j] += cb * dr[j]
-        r += 1
+            x0 = d0[j]
+            w0[j] += a0 * x0
+            w1[j] += b0 * x0
+            w2[j] += c0 * x0
+            w3[j] += e0 * x0
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
@@ -178,12 +185,14 @@ def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta):
     (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)).
     """
     n_in = W.shape[0]
-    for p in prange((n_in + 1) // 2):
-        i = 2 * p
-        if i + 1 < n_in:
-            _backward_row_pair(W[i], W[i + 1], i, z, d, lr, code, s_in, delta_in, need_delta)
+    for p in prange((n_in + 3) // 4):
+        i = 4 * p
+        if i + 4 <= n_in:
+            _backward_rows4(W[i], W[i + 1], W[i + 2], W[i + 3], i, z, d, lr, code, s_in,
+                            delta_in, need_delta)
         else:
-            _backward_row(W[i], i, z, d, lr, code, s_in, delta_in, need_delta)
+            for q in range(i, n_in):
+                _backward_row(W[q], q, z, d, lr, code, s_in, delta_in, need_delta)
     B, n_out = d.shape
     for j in range(n_out):
         acc = lr - lr

@@ -1,0 +1,142 @@
+"""SGD training speed, side by side in one run: varprop's Numba step, an equivalent PyTorch CPU
+loop, and the plain NumPy step (``varprop.training.reference``).
+
+The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
+normalized init, random inputs and labels (the data stream is left out: it is timed by
+``benchmarks/shapeset_speed.py``). Each peer runs the same number of updates at each batch size
+and thread count; the table gives updates/s and the ratios varprop / PyTorch and
+varprop / NumPy.
+
+Memory-bandwidth bound: at batch 10 an update must at least read every weight and bias once
+(forward) and read and write it once (backward fused with the update): 12 bytes per float32
+parameter. ``bw fraction`` = that traffic / the copy bandwidth measured here (a 400 MB
+``np.copyto``, read + write, one thread) / the measured time of an update.
+
+    python benchmarks/training_speed.py [--updates 300] [--batches 10,100,1000] [--threads 1,2]
+
+PyTorch is optional (``pip install torch==2.13.0``: a CPU build); without it its column is empty.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import time
+
+import numba
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from varprop.training import reference
+from varprop.training.network import init_network
+from varprop.training.sgd import SGDStep
+
+WIDTHS = (1024, 1000, 1000, 1000, 1000, 1000, 9)
+LR = 0.01
+
+
+def data(batch, n, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = rng.uniform(-1, 1, (n, batch, WIDTHS[0])).astype(np.float32)
+    ys = rng.integers(0, WIDTHS[-1], (n, batch))
+    return xs, ys
+
+
+def time_loop(step, xs, ys, warm=3):
+    for k in range(warm):
+        step(xs[k % len(xs)], ys[k % len(ys)])
+    t = time.perf_counter()
+    for x, y in zip(xs, ys):
+        step(x, y)
+    return len(xs) / (time.perf_counter() - t)
+
+
+def varprop_rate(xs, ys, threads):
+    net = init_network(WIDTHS, "tanh", "normalized", dtype="float32", seed=0)
+    step = SGDStep(net, xs.shape[1])
+    numba.set_num_threads(threads)
+    with threadpool_limits(1):
+        return time_loop(lambda x, y: step(x, y, LR), xs, ys)
+
+
+def numpy_rate(xs, ys, threads):
+    net = init_network(WIDTHS, "tanh", "normalized", dtype="float32", seed=0)
+    with threadpool_limits(threads):
+        return time_loop(lambda x, y: reference.sgd_step(net, x, y, LR), xs, ys)
+
+
+def torch_rate(xs, ys, threads):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    net = init_network(WIDTHS, "tanh", "normalized", dtype="float32", seed=0)
+    layers = []
+    for k, (w, b) in enumerate(zip(net.weights, net.biases)):
+        lin = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.Tanh()] if k < net.n_layers - 1 else [])
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    loss = torch.nn.CrossEntropyLoss()          # softmax + NLL, mean over the minibatch
+    tx, ty = torch.from_numpy(xs), torch.from_numpy(ys)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss(model(x), y).backward()
+        opt.step()
+
+    return time_loop(step, tx, ty)
+
+
+def copy_bandwidth(nbytes=400_000_000, repeat=5):
+    a = np.ones(nbytes // 8, dtype=np.float32)
+    b = np.empty_like(a)
+    np.copyto(b, a)
+    best = min(_timed(lambda: np.copyto(b, a)) for _ in range(repeat))
+    return 2 * a.nbytes / best
+
+
+def _timed(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--updates", type=int, default=300, help="timed updates per cell (batch 10)")
+    p.add_argument("--batches", default="10,100,1000")
+    p.add_argument("--threads", default="1,2")
+    args = p.parse_args(argv)
+    params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
+    bw = copy_bandwidth()
+    print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
+          f"cores, numba {numba.__version__}, numpy {np.__version__}")
+    print(f"# {params:,} parameters; copy bandwidth {bw / 1e9:.1f} GB/s (1 thread)")
+    print("| batch | threads | varprop upd/s | PyTorch upd/s | NumPy upd/s | vs PyTorch | "
+          "vs NumPy | bw fraction |")
+    print("|---|---|---|---|---|---|---|---|")
+    for batch in map(int, args.batches.split(",")):
+        n = max(20, args.updates * 10 // batch)
+        xs, ys = data(batch, n)
+        for threads in map(int, args.threads.split(",")):
+            v = varprop_rate(xs, ys, threads)
+            t = torch_rate(xs, ys, threads)
+            nu = numpy_rate(xs, ys, threads)
+            frac = 12 * params / bw * v
+            ts = f"{t:.1f}" if t else "—"
+            vs_t = f"{v / t:.2f}×" if t else "—"
+            print(f"| {batch} | {threads} | {v:.1f} | {ts} | {nu:.1f} | {vs_t} | {nu and v / nu:.2f}× "
+                  f"| {frac:.2f} |", flush=True)
+            if batch == 10:
+                print(f"|   |   | 1M updates: {1e6 / v / 3600:.2f} h | "
+                      f"{(1e6 / t / 3600) if t else float('nan'):.2f} h | {1e6 / nu / 3600:.2f} h |"
+                      "  |  |  |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

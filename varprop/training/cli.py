@@ -1,0 +1,140 @@
+"""``varprop train``: the paper's SGD training with per-layer monitors, from a TOML config and
+flags; ``--report`` prints the trained-vs-theory table of a run."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SIMULATIONS = Path("simulations")
+# flag -> config key, for the flags that set a config value (None: not given)
+FLAGS = {"dataset": "dataset", "activation": "activation", "init": "init", "law": "law",
+         "cost": "cost", "hidden": "hidden", "batch_size": "batch_size", "lr": "lr",
+         "updates": "updates", "monitor_every": "monitor_every", "eval_every": "eval_every",
+         "checkpoint_every": "checkpoint_every", "seed": "seed", "data_seed": "data_seed",
+         "dtype": "dtype", "threads": "threads", "data_dir": "data_dir", "lr_grid": "lr_grid",
+         "tune_updates": "tune_updates"}
+
+
+def _config_path(text: str) -> Path:
+    """A path, or a NAME of simulations/NAME.toml."""
+    p = Path(text)
+    if p.is_file() or p.suffix == ".toml":
+        return p
+    return SIMULATIONS / f"{text}.toml"
+
+
+def _config(args):
+    from .config import merge, parse_set, read_toml
+
+    layers = [read_toml(_config_path(args.config))] if args.config else []
+    layers.append({key: getattr(args, flag) for flag, key in FLAGS.items()
+                   if getattr(args, flag) is not None})
+    layers.append(parse_set(args.set))
+    return merge(*layers)
+
+
+def _default_out(c) -> Path:
+    return Path("runs") / f"{c.dataset}-{c.activation}-{c.init}-seed{c.seed}"
+
+
+def _cmd_train(args) -> int:
+    from .report import format_report
+    from .run import RESULTS_JSON, Diverged, read_results, stored_config, train
+    from .tuning import tune
+
+    given = args.config or args.set or any(getattr(args, f) is not None for f in FLAGS)
+    out = Path(args.out) if args.out else None
+    if args.report and out is not None and (out / RESULTS_JSON).is_file() and not args.resume:
+        meta, arrays = read_results(out)     # print an existing run's report, train nothing
+        print(format_report(arrays, meta))
+        return 0
+    if args.resume and out is not None and (out / RESULTS_JSON).is_file() and not given:
+        config = stored_config(out)          # resume with the run's own config
+    else:
+        config = _config(args)
+    out = out or _default_out(config)
+    log = (lambda msg: print(msg, file=sys.stderr))
+    try:
+        if config.lr_grid:
+            table = tune(config, out, quiet=args.quiet, log=log)
+            config = config.replace(lr=table["chosen_lr"])
+            log(f"chosen lr {config.lr:g} (lowest validation error after "
+                f"{config.tune_updates:,} updates); training {config.updates:,} updates")
+        meta, arrays = train(config, out, resume=args.resume, quiet=args.quiet, log=log)
+    except Diverged as exc:
+        print(f"varprop train: {exc}", file=sys.stderr)
+        return 3
+    if args.report:
+        print(format_report(arrays, meta))
+    last = -1
+    print(f"{out}: {meta['updates_done']:,} updates ({meta['examples_seen']:,} examples) in "
+          f"{meta['wall_seconds']:.1f} s; test error {arrays['test_error'][last]:.2%}, "
+          f"valid error {arrays['valid_error'][last]:.2%}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    from ..symbolic.activations import ACTIVATIONS
+    from ..symbolic.schemes import SCHEME_NAMES
+    from .config import DATASETS, KEYS
+
+    t = sub.add_parser(
+        "train", help="train an MLP with SGD and the paper's per-layer monitors",
+        description=(
+            "Train an MLP as in the paper (Section 3): plain SGD on minibatches, softmax output "
+            "with the negative log-likelihood, monitors of every layer at a fixed update "
+            "interval on 300 test examples, validation and test error at a coarser interval, "
+            "and at each monitor point the per-layer variances both theories predict for the "
+            "network's current weights. Results go to OUT/results.json and OUT/results.npz; "
+            "checkpoints to OUT/checkpoint.npz, so a killed run continues with --resume and "
+            "ends with the same bits. Settings: defaults < CONFIG (TOML) < flags < --set. "
+            "Exit status: 0 done, 2 bad input, 3 diverged (NaN/inf)."),
+        epilog=("examples: varprop train --dataset shapeset --activation tanh --init normalized "
+                "--hidden 1000,1000,1000,1000,1000 --updates 100000 --out runs/tanhN;  "
+                "varprop train simulations/train_smoke.toml --set lr=0.05;  "
+                "varprop train --out runs/tanhN --report"))
+    t.add_argument("config", nargs="?", default=None, metavar="CONFIG",
+                   help="a TOML config: a path, or NAME for simulations/NAME.toml")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"override a config key (TOML syntax); keys: {', '.join(KEYS)}")
+    t.add_argument("--dataset", default=None, help=f"one of: {', '.join(DATASETS)} (default: shapeset)")
+    t.add_argument("--activation", default=None,
+                   help=f"one of: {', '.join(ACTIVATIONS)} (default: tanh)")
+    t.add_argument("--init", default=None,
+                   help=f"one of: {', '.join(SCHEME_NAMES)} (default: normalized)")
+    t.add_argument("--law", default=None, help="weight law (default: the scheme's own)")
+    t.add_argument("--cost", default=None, help="nll (softmax + NLL, default) or quadratic")
+    t.add_argument("--hidden", default=None, metavar="N1,N2,...",
+                   help="hidden widths (default: 1000,1000,1000,1000,1000)")
+    t.add_argument("--batch-size", type=int, default=None, help="minibatch size (default: 10)")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.01)")
+    t.add_argument("--updates", type=int, default=None, help="SGD updates (default: 1,000,000)")
+    t.add_argument("--monitor-every", type=int, default=None,
+                   help="updates between per-layer monitors (default: 20,000, the paper's epoch)")
+    t.add_argument("--eval-every", type=int, default=None,
+                   help="updates between validation/test evaluations (default: 100,000)")
+    t.add_argument("--checkpoint-every", type=int, default=None,
+                   help="updates between checkpoints (default: 20,000)")
+    t.add_argument("--seed", type=int, default=None, help="seed of the initial weights (default: 0)")
+    t.add_argument("--data-seed", type=int, default=None,
+                   help="seed of the data stream and Shapeset's sets (default: 0)")
+    t.add_argument("--dtype", default=None, help="float32 (default) or float64")
+    t.add_argument("--threads", type=int, default=None,
+                   help="Numba threads of the SGD step (default: all cores; results do not "
+                        "depend on it)")
+    t.add_argument("--data-dir", default=None, help="folder of MNIST / Fashion-MNIST / CIFAR-10")
+    t.add_argument("--lr-grid", default=None, metavar="R1,R2,...",
+                   help="select the learning rate first: train each rate for --tune-updates "
+                        "updates, keep the lowest validation error")
+    t.add_argument("--tune-updates", type=int, default=None,
+                   help="updates per rate of --lr-grid (default: 100,000)")
+    t.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder (default: runs/DATASET-ACTIVATION-INIT-seedSEED)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
+    t.add_argument("--quiet", action="store_true",
+                   help="no progress bar; one log line per evaluation (for logs)")
+    t.add_argument("--report", action="store_true",
+                   help="print the per-layer measured-vs-theory table at each monitor point "
+                        "(of the run in --out if it exists, else after training)")
+    t.set_defaults(func=_cmd_train)

@@ -1,0 +1,315 @@
+"""A training run: SGD with the paper's monitors, checkpoints, resume and divergence handling.
+
+Files in the run's folder (all written atomically: temporary file, then rename):
+
+- ``results.json``: metadata — the full config, widths, status (running / finished /
+  diverged), message, package version, git revision, updates done, wall time;
+- ``results.npz``: the arrays — monitor points (``monitor_updates``, the per-layer monitors
+  and the theories' predictions for the network's current weight variances, stacked over
+  points), evaluation points (``eval_updates``, ``valid_error``, ``valid_cost``,
+  ``test_error``, ``test_cost``), the training cost averaged over each monitor interval, and the
+  histograms' edges (``edges_*``);
+- ``checkpoint.npz``: the network (W0.., b0..), the update count and the result arrays so far.
+
+Every update is a pure function of (config, update number): the weights come from ``seed``,
+minibatch t holds stream examples t·B … (t+1)·B − 1 of ``data_seed``, and the Numba step gives
+the same bits for any thread count. So a run killed at any moment and resumed from its last
+checkpoint ends with the same arrays, bit for bit, as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..datasets.cache import atomic_path
+from ..threads import thread_limits
+from .config import TrainConfig, from_dict
+from .network import Network, init_network
+from .sgd import SGDStep
+
+RESULTS_JSON, RESULTS_NPZ, CHECKPOINT = "results.json", "results.npz", "checkpoint.npz"
+PREFETCH = 100        # minibatches drawn from the data stream at a time
+
+
+class Diverged(RuntimeError):
+    """NaN or inf in the cost or the weights: the run stopped, its last good state kept."""
+
+
+class RunExists(ValueError):
+    """The output folder already holds a run (resume it, or choose another folder)."""
+
+
+# ----------------------------------------------------------------------------- data
+
+def data_for(config: TrainConfig):
+    """(widths, valid, test, stream factory) for the config's data set."""
+    from ..datasets.interface import describe, load, stream
+
+    facts = describe(config.dataset)
+    n_in = int(np.prod(facts["image_shape"]))
+    widths = (n_in, *config.hidden, len(facts["classes"]))
+    kw = {"seed": config.data_seed} if config.dataset == "shapeset" else {"data_dir": config.data_dir}
+    if config.dataset == "shapeset" and config.eval_examples is not None:
+        kw["n"] = config.eval_examples
+    sets = []
+    for split in ("valid", "test"):
+        d = load(config.dataset, split, **kw)
+        x, y = d.x, d.y
+        if config.eval_examples is not None:
+            x, y = x[:config.eval_examples], y[:config.eval_examples]
+        sets.append((np.ascontiguousarray(x, dtype=config.dtype), y))
+    if config.monitor_examples > len(sets[1][1]):
+        raise ValueError(f"monitor_examples ({config.monitor_examples}) exceeds the test set "
+                         f"({len(sets[1][1])} examples)")
+
+    def minibatches(start_update: int):
+        """Minibatch after minibatch from update ``start_update`` on, PREFETCH at a time."""
+        B = config.batch_size
+        src = stream(config.dataset, B * PREFETCH, config.data_seed, start=start_update * B,
+                     **({} if config.dataset == "shapeset" else {"data_dir": config.data_dir}))
+        for xs, ys in src:
+            xs = np.ascontiguousarray(xs, dtype=config.dtype)
+            for k in range(PREFETCH):
+                yield xs[k * B:(k + 1) * B], ys[k * B:(k + 1) * B]
+
+    return widths, sets[0], sets[1], minibatches
+
+
+# ----------------------------------------------------------------------------- files
+
+def git_revision() -> str | None:
+    """The checkout's commit (with '+dirty' when the tree differs), or None outside git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=False)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10,
+                               check=False).stdout.strip()
+        return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _write_json(path: Path, meta: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=float) + "\n")
+
+
+def read_results(out) -> tuple[dict, dict]:
+    """(metadata, arrays) of the run in ``out``."""
+    out = Path(out)
+    if not (out / RESULTS_JSON).is_file() or not (out / RESULTS_NPZ).is_file():
+        raise ValueError(f"{out}: no training results here ({RESULTS_JSON}, {RESULTS_NPZ})")
+    meta = json.loads((out / RESULTS_JSON).read_text())
+    with np.load(out / RESULTS_NPZ, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    return meta, arrays
+
+
+def stored_config(out) -> TrainConfig:
+    meta = json.loads((Path(out) / RESULTS_JSON).read_text())
+    return from_dict(meta["config"])
+
+
+# ----------------------------------------------------------------------------- the run
+
+class _Series:
+    """Result arrays grown point by point: {name: list of per-point arrays}."""
+
+    def __init__(self, arrays: dict | None = None, keys_per_series=None):
+        self.lists: dict[str, list] = {}
+        self.fixed: dict[str, np.ndarray] = {}
+        for name, arr in (arrays or {}).items():
+            if name in (keys_per_series or ()):
+                self.lists[name] = list(arr)
+            else:
+                self.fixed[name] = arr
+
+    def add(self, values: dict) -> None:
+        for name, v in values.items():
+            self.lists.setdefault(name, []).append(np.asarray(v))
+
+    def arrays(self) -> dict:
+        out = dict(self.fixed)
+        out.update({k: np.stack(v) for k, v in self.lists.items() if v})
+        return out
+
+
+def _first_nonfinite(arrays) -> int | None:
+    for k, a in enumerate(arrays):
+        if not np.isfinite(a).all():
+            return k
+    return None
+
+
+def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False,
+          log=print) -> tuple[dict, dict]:
+    """Train to ``config.updates`` updates in folder ``out``; returns (metadata, arrays).
+
+    resume: continue the run in ``out`` from its last checkpoint (its stored config must
+    equal ``config`` in every key the results depend on). Without it, ``out`` must hold no run.
+    Raises ``Diverged`` when the cost or the weights become NaN/inf (the last good checkpoint
+    and results are kept, results.json says where it stopped).
+    """
+    from tqdm import tqdm
+
+    from . import monitors
+
+    out = Path(out)
+    exists = (out / RESULTS_JSON).is_file() or (out / CHECKPOINT).is_file()
+    if exists and not resume:
+        raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose "
+                        "another --out")
+    if resume and (out / RESULTS_JSON).is_file():
+        old = stored_config(out)
+        diff = {k: (v, config.results_key()[k]) for k, v in old.results_key().items()
+                if config.results_key()[k] != v and k != "updates"}
+        if diff:
+            k, (a, b) = next(iter(diff.items()))
+            raise ValueError(f"{out} holds a run with {k}={a!r}, not {b!r}; resume it with its "
+                             "own config, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+    widths, (xv, yv), (xt, yt), minibatches = data_for(config)
+    xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
+    series_keys = None
+    with thread_limits(blas_threads=None, numba_threads=config.threads):
+        if resume and (out / CHECKPOINT).is_file():
+            with np.load(out / CHECKPOINT, allow_pickle=False) as f:
+                ck = {k: f[k] for k in f.files}
+            net = Network.from_arrays(widths, config.activation, ck)
+            update = int(ck["update"])
+            cost_sum, cost_count = float(ck["train_cost_sum"]), int(ck["train_cost_count"])
+            series_keys = [str(k) for k in ck["series_keys"]]
+            series = _Series({k[2:]: v for k, v in ck.items() if k.startswith("r:")},
+                             series_keys)
+            meta = json.loads((out / RESULTS_JSON).read_text())
+            wall = float(meta.get("wall_seconds", 0.0))
+            log_resume = f"resuming {out} at update {update:,}"
+        else:
+            net = init_network(widths, config.activation, config.init, config.law, config.dtype,
+                               config.seed)
+            update, cost_sum, cost_count, wall = 0, 0.0, 0, 0.0
+            edges = monitors.monitor_edges(net, xm, ym, config.cost, config.bins)
+            series = _Series({f"edges_{k}": np.asarray(v) for k, v in edges.items()})
+            log_resume = None
+        edges = {k[6:]: v for k, v in series.fixed.items() if k.startswith("edges_")}
+        meta = {"config": config.to_dict(), "widths": list(widths), "status": "running",
+                "message": "", "version": __version__, "git_revision": git_revision(),
+                "updates_done": update, "examples_seen": update * config.batch_size,
+                "wall_seconds": wall, "monitor_keys": list(monitors.MONITOR_KEYS),
+                "threads": config.threads or os.cpu_count()}
+        step = SGDStep(net, config.batch_size, config.cost)
+
+        def observe():
+            """Monitors (and evaluation) at the current update."""
+            nonlocal cost_sum, cost_count
+            if update % config.monitor_every == 0 or update == config.updates:
+                measured = monitors.monitor(net, xm, ym, edges, config.cost)
+                theory = monitors.theory_comparison(net, measured)
+                series.add({"monitor_updates": update,
+                            "train_cost": cost_sum / cost_count if cost_count else np.nan,
+                            **measured, **theory})
+                cost_sum, cost_count = 0.0, 0
+            if update % config.eval_every == 0 or update == config.updates:
+                ve, vc = monitors.evaluate(net, xv, yv, config.cost)
+                te, tc = monitors.evaluate(net, xt, yt, config.cost)
+                series.add({"eval_updates": update, "valid_error": ve, "valid_cost": vc,
+                            "test_error": te, "test_cost": tc})
+                return ve
+            return None
+
+        def save(checkpoint=True):
+            arrays = series.arrays()
+            meta.update(updates_done=update, examples_seen=update * config.batch_size,
+                        wall_seconds=wall + (time.perf_counter() - t0))
+            if checkpoint:
+                bad = _first_nonfinite(net.weights + net.biases)
+                if bad is not None:
+                    return bad
+                _write_npz(out / CHECKPOINT, {
+                    **net.arrays(), "update": np.int64(update),
+                    "train_cost_sum": np.float64(cost_sum), "train_cost_count": np.int64(cost_count),
+                    "series_keys": np.array(sorted(series.lists)),
+                    **{f"r:{k}": v for k, v in arrays.items()}})
+            _write_npz(out / RESULTS_NPZ, arrays)
+            _write_json(out / RESULTS_JSON, meta)
+            return None
+
+        t0 = time.perf_counter()
+        if log_resume and not quiet:
+            log(log_resume)
+        if update == 0:
+            last_valid = observe()
+            save()
+        else:
+            last_valid = series.lists["valid_error"][-1] if series.lists.get("valid_error") else None
+        bar = tqdm(total=config.updates, initial=update, unit="upd", disable=quiet,
+                   dynamic_ncols=True, smoothing=0.1, desc=out.name)
+        batches = minibatches(update)
+        try:
+            while update < config.updates:
+                stops = [config.updates]
+                for every in (config.monitor_every, config.eval_every, config.checkpoint_every):
+                    stops.append((update // every + 1) * every)
+                stop = min(stops)
+                start = update
+                while update < stop:
+                    x, y = next(batches)
+                    cost = step(x, y, config.lr)
+                    if not math.isfinite(cost):
+                        raise Diverged(_divergence_message(step, update + 1, cost, config, out))
+                    cost_sum += cost
+                    cost_count += 1
+                    update += 1
+                bar.update(update - start)
+                ve = observe()
+                if ve is not None:
+                    last_valid = ve
+                    if quiet:
+                        log(f"update {update:,}/{config.updates:,} "
+                            f"({update * config.batch_size:,} examples): valid error {ve:.2%}, "
+                            f"test error {series.lists['test_error'][-1]:.2%}")
+                if last_valid is not None:
+                    bar.set_postfix_str(f"{update * config.batch_size:,} examples, "
+                                        f"valid error {last_valid:.2%}", refresh=False)
+                if update % config.checkpoint_every == 0 or update == config.updates:
+                    bad = save()
+                    if bad is not None:
+                        raise Diverged(f"diverged by update {update:,}: non-finite weights or "
+                                       f"biases in layer {bad % net.n_layers} "
+                                       f"(lr {config.lr:g}); the last good checkpoint is kept "
+                                       f"in {out}")
+        except Diverged as exc:
+            bar.close()
+            meta.update(status="diverged", message=str(exc))
+            _write_json(out / RESULTS_JSON, meta)
+            raise
+        bar.close()
+        meta.update(status="finished", message="")
+        save(checkpoint=False)
+        _write_json(out / RESULTS_JSON, meta)
+    return read_results(out)
+
+
+def _divergence_message(step: SGDStep, update: int, cost: float, config, out) -> str:
+    k = _first_nonfinite(step.preactivations)
+    where = (f"first non-finite pre-activation in layer {k} (s^{k})" if k is not None else
+             "finite pre-activations: the softmax gave the label probability 0")
+    return (f"diverged at update {update:,} (lr {config.lr:g}): the minibatch cost is {cost}; "
+            f"{where}; the last good checkpoint is kept in {out}")
