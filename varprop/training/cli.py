@@ -37,6 +37,11 @@ def _default_out(c) -> Path:
     return Path("runs") / f"{c.dataset}-{c.activation}-{c.init}-seed{c.seed}"
 
 
+def _report(format_report, meta, arrays) -> str:
+    return format_report(arrays, arrays["monitor_updates"], meta["widths"],
+                         meta["config"]["activation"])
+
+
 def _cmd_train(args) -> int:
     from .report import format_report
     from .run import RESULTS_JSON, Diverged, read_results, stored_config, train
@@ -46,7 +51,7 @@ def _cmd_train(args) -> int:
     out = Path(args.out) if args.out else None
     if args.report and out is not None and (out / RESULTS_JSON).is_file() and not args.resume:
         meta, arrays = read_results(out)     # print an existing run's report, train nothing
-        print(format_report(arrays, meta))
+        print(_report(format_report, meta, arrays))
         return 0
     if args.resume and out is not None and (out / RESULTS_JSON).is_file() and not given:
         config = stored_config(out)          # resume with the run's own config
@@ -65,7 +70,7 @@ def _cmd_train(args) -> int:
         print(f"varprop train: {exc}", file=sys.stderr)
         return 3
     if args.report:
-        print(format_report(arrays, meta))
+        print(_report(format_report, meta, arrays))
     last = -1
     print(f"{out}: {meta['updates_done']:,} updates ({meta['examples_seen']:,} examples) in "
           f"{meta['wall_seconds']:.1f} s; test error {arrays['test_error'][last]:.2%}, "

@@ -8,7 +8,8 @@ Files in the run's folder (all written atomically: temporary file, then rename):
   and the theories' predictions for the network's current weight variances, stacked over
   points), evaluation points (``eval_updates``, ``valid_error``, ``valid_cost``,
   ``test_error``, ``test_cost``), the training cost averaged over each monitor interval, and the
-  histograms' edges (``edges_*``);
+  histograms' edges (``activation_edges``, ``backprop_edges``); results.json's ``keys`` says
+  what each array is;
 - ``checkpoint.npz``: the network (W0.., b0..), the update count and the result arrays so far.
 
 Every update is a pure function of (config, update number): the weights come from ``seed``,
@@ -206,13 +207,13 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
                                config.seed)
             update, cost_sum, cost_count, wall = 0, 0.0, 0, 0.0
             edges = monitors.monitor_edges(net, xm, ym, config.cost, config.bins)
-            series = _Series({f"edges_{k}": np.asarray(v) for k, v in edges.items()})
+            series = _Series({k: np.asarray(v) for k, v in edges.items()})
             log_resume = None
-        edges = {k[6:]: v for k, v in series.fixed.items() if k.startswith("edges_")}
+        edges = {k: series.fixed[k] for k, _, _ in monitors.EDGE_KEYS}
         meta = {"config": config.to_dict(), "widths": list(widths), "status": "running",
                 "message": "", "version": __version__, "git_revision": git_revision(),
                 "updates_done": update, "examples_seen": update * config.batch_size,
-                "wall_seconds": wall, "monitor_keys": list(monitors.MONITOR_KEYS),
+                "wall_seconds": wall, "keys": _documentation(monitors),
                 "threads": config.threads or os.cpu_count()}
         step = SGDStep(net, config.batch_size, config.cost)
 
@@ -305,6 +306,20 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
         save(checkpoint=False)
         _write_json(out / RESULTS_JSON, meta)
     return read_results(out)
+
+
+def _documentation(monitors) -> dict:
+    """{array name: "shape: meaning"} for every array of results.npz (P monitor points, E
+    evaluation points, L weight layers, H = L − 1 hidden layers, B bins)."""
+    doc = {"monitor_updates": "(P,): update count of each monitor point",
+           "train_cost": "(P,): mean minibatch cost over the updates since the previous point",
+           "eval_updates": "(E,): update count of each evaluation point",
+           "valid_error": "(E,): validation error rate", "valid_cost": "(E,): mean validation cost",
+           "test_error": "(E,): test error rate", "test_cost": "(E,): mean test cost"}
+    for key, shape, meaning in monitors.MONITOR_KEYS + monitors.THEORY_KEYS:
+        doc[key] = f"(P, {shape.strip('()')}): {meaning}".replace(", )", ")")
+    doc.update({key: f"{shape}: {meaning}" for key, shape, meaning in monitors.EDGE_KEYS})
+    return doc
 
 
 def _divergence_message(step: SGDStep, update: int, cost: float, config, out) -> str:

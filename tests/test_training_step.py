@@ -1,0 +1,133 @@
+"""The SGD step: gradients against finite differences, the Numba step against the NumPy
+reference, and the same bits for any thread count."""
+import numba
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from varprop.training import reference
+from varprop.training.network import Network, init_network
+from varprop.training.sgd import SGDStep
+
+ACTS = ["tanh", "sigmoid", "softsign", "relu", "linear"]
+
+
+def batch(rng, B, widths):
+    return rng.standard_normal((B, widths[0])), rng.integers(0, widths[-1], B)
+
+
+@pytest.mark.parametrize("cost", ["nll", "quadratic"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softsign", "linear"])
+def test_gradients_match_finite_differences(activation, cost):
+    """Every dC/dW and dC/db of the reference (eqs. 2-3) against central differences, float64."""
+    widths = (5, 4, 3, 3)
+    net = init_network(widths, activation, "normalized", dtype="float64", seed=2)
+    for b in net.biases:                       # non-zero biases, so their gradients are tested
+        b[:] = np.random.default_rng(3).normal(0, 0.3, b.shape)
+    x, y = batch(np.random.default_rng(4), 6, widths)
+    _, gw, gb, _ = reference.gradients(net, x, y, cost)
+    h = 1e-6
+    for params, grads in ((net.weights, gw), (net.biases, gb)):
+        for p, g in zip(params, grads):
+            num = np.empty_like(p)
+            for idx in np.ndindex(p.shape):
+                old = p[idx]
+                p[idx] = old + h
+                up = reference.top_cost_and_gradient(reference.forward(net, x)[0][-1], y, cost)[0]
+                p[idx] = old - h
+                down = reference.top_cost_and_gradient(reference.forward(net, x)[0][-1], y, cost)[0]
+                p[idx] = old
+                num[idx] = (up - down) / (2 * h)
+            np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
+
+
+def _run_both(widths, activation, cost, B, steps, lr, seed=0):
+    net = init_network(widths, activation, "normalized", dtype="float64", seed=seed)
+    ref = net.copy()
+    step = SGDStep(net, B, cost)
+    rng = np.random.default_rng(seed + 1)
+    for _ in range(steps):
+        x, y = batch(rng, B, widths)
+        c1 = step(x, y, lr)
+        c2 = reference.sgd_step(ref, x, y, lr, cost)
+        assert c1 == pytest.approx(c2, rel=1e-12)
+    return net, ref
+
+
+@given(widths=st.lists(st.integers(1, 13), min_size=3, max_size=5),
+       activation=st.sampled_from(ACTS), cost=st.sampled_from(["nll", "quadratic"]),
+       B=st.integers(1, 11))
+def test_numba_step_equals_numpy_reference(widths, activation, cost, B):
+    """Several updates of the fused Numba step equal the NumPy reference (float64, rtol 1e-10),
+    for widths that are and are not multiples of the kernels' blocks of 4 rows."""
+    widths = [widths[0], *widths[1:-1], max(2, widths[-1])]
+    net, ref = _run_both(widths, activation, cost, B, steps=4, lr=0.3)
+    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_numba_step_equals_reference_on_paper_shapes():
+    """1024-1000-1000-9 at batch 10: the shapes (and column strips) of the paper's network."""
+    net, ref = _run_both((1024, 1000, 1000, 9), "tanh", "nll", 10, steps=3, lr=0.1)
+    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_step_tracks_float64():
+    widths = (64, 50, 50, 9)
+    n32 = init_network(widths, "tanh", "normalized", dtype="float32", seed=5)
+    n64 = n32.astype("float64")
+    s32, s64 = SGDStep(n32, 10), SGDStep(n64, 10)
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        x, y = batch(rng, 10, widths)
+        s32(x.astype(np.float32), y, 0.1)
+        s64(x, y, 0.1)
+    for a, b in zip(n32.weights, n64.weights):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+def test_same_bits_for_any_thread_count():
+    widths = (300, 257, 130, 9)
+    nets = []
+    for threads in (1, 2):
+        net = init_network(widths, "softsign", "standard", dtype="float32", seed=7)
+        step = SGDStep(net, 10)
+        rng = np.random.default_rng(8)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            for _ in range(10):
+                x, y = batch(rng, 10, widths)
+                step(x.astype(np.float32), y, 0.05)
+        finally:
+            numba.set_num_threads(previous)
+        nets.append(net)
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        assert np.array_equal(a, b)
+
+
+def test_nonfinite_cost_updates_nothing():
+    widths = (8, 6, 3)
+    net = init_network(widths, "linear", "normalized", dtype="float64", seed=0)
+    net.weights[0][0, 0] = np.inf
+    before = net.copy()
+    step = SGDStep(net, 2)
+    x = np.ones((2, 8))
+    cost = step(x, np.array([0, 1]), 0.1)
+    assert not np.isfinite(cost)
+    assert not np.isfinite(step.preactivations[0]).all()
+    for a, b in zip(net.weights, before.weights):
+        assert np.array_equal(a, b)
+
+
+def test_network_round_trip_and_bad_shapes():
+    net = init_network((6, 5, 3), "tanh", "standard", seed=1)
+    back = Network.from_arrays(net.widths, "tanh", net.arrays())
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights, back.weights))
+    with pytest.raises(ValueError, match="do not match"):
+        Network.from_arrays((6, 4, 3), "tanh", net.arrays())
+    with pytest.raises(ValueError, match="float32, float64"):
+        init_network((6, 5, 3), dtype="float16")
