@@ -3,8 +3,9 @@
 A result is a dict of NumPy arrays plus a JSON-able ``meta`` dict. It is stored under the cache
 folder as ``KEY.npz`` + ``KEY.json`` (each written to a temporary name, then renamed), where KEY
 is the SHA-256 of the experiment's kind, its parameters, the package version and the source of
-the package (so a code change invalidates every result, a config change only the runs whose
-parameters changed). A cache hit reads the files and recomputes nothing.
+the package behind the results (so a code change invalidates every result, a config change
+only the runs whose parameters changed; the drawing code, the command line and the training
+package are left out). A cache hit reads the files and recomputes nothing.
 
 Every number a figure draws, measured or predicted, is computed here; figure modules only plot.
 Theory curves come from ``varprop.theory`` / ``varprop.check`` (the one source of truth).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -24,11 +25,6 @@ import numpy as np
 
 from . import __version__
 from .datasets.cache import atomic_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CACHE_ENV = "VARPROP_CACHE"
 SCALES = ("smoke", "gallery", "paper")
@@ -69,11 +65,19 @@ def code_digest() -> str:
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
     for p in sorted(root.rglob("*.py")):
-        if "figures" in p.relative_to(root).parts:   # drawing code does not change results
+        if _not_behind_results(p.relative_to(root)):
             continue
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def _not_behind_results(rel: Path) -> bool:
+    """Source that no init-time result depends on: the drawing code (figures/), the command
+    line, and the training package (an edit there must not invalidate these results)."""
+    top_level = len(rel.parts) == 1
+    return rel.parts[0] in ("figures", "training") or (
+        top_level and rel.name in ("cli.py", "__main__.py"))
 
 
 def digest(kind: str, params: dict) -> str:
@@ -95,9 +99,8 @@ def cached(kind: str, params: dict, compute) -> dict:
     arrays, meta = compute(params)
     meta = {**meta, "kind": kind, "params": params, "digest": key, "version": __version__}
     folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(npz) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
+    with atomic_path(npz) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
     COMPUTED.append(f"{kind}:{key[:12]}")
@@ -106,10 +109,11 @@ def cached(kind: str, params: dict, compute) -> dict:
 
 # ----------------------------------------------------------------------------- theory helpers
 
-def predicted_activation_density(activation: str, q: float, z):
+def predicted_activation_density(activation: str, q, z, weights=None):
     """Density of z = f(s), s ~ N(0, q), at the points z (inside f's range), by change of
     variables: p(z) = φ_q(s) / |f'(s)| with s = f^{-1}(z), f^{-1} found by bisection on the
-    monotone NumPy f of the activation registry."""
+    monotone NumPy f of the activation registry. With an array of variances q and their
+    weights, the mixture Σ_g w_g p_{q_g}(z) (inputs that differ in norm)."""
     f, fp = _numpy(activation)
     z = np.asarray(z, dtype=np.float64)
     lo, hi = np.full(z.shape, -60.0), np.full(z.shape, 60.0)
@@ -118,7 +122,12 @@ def predicted_activation_density(activation: str, q: float, z):
         below = f(mid) < z
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     s = 0.5 * (lo + hi)
-    dens = gaussian_density(q, s) / np.abs(fp(s))
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    w = np.ones(1) if weights is None else np.asarray(weights, dtype=np.float64)
+    if qs.shape != w.shape:
+        raise ValueError(f"need one weight per variance, got {qs.shape} and {w.shape}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dens = sum(wg * gaussian_density(qg, s) for qg, wg in zip(qs, w)) / np.abs(fp(s))
     return np.where(np.isfinite(dens), dens, np.nan)
 
 
@@ -162,6 +171,47 @@ def _shared_ranges(widths, activation, inits, var_x, top):
                          np.max([r[q][:, 1] for r in rs], axis=0)], axis=1) for q in rs[0]}
 
 
+MIXTURE_GROUPS = 32   # equal-count groups of inputs by their second moment (see _per_input_theory)
+THEORY_FIELDS = ("activation_mean", "activation_variance", "preactivation_variance",
+                 "backprop_variance", "weight_gradient_variance", "jacobian_mean_sq_singular")
+
+
+def input_second_moments(inputs, samples: int):
+    """Per input x_j (the rows a measurement uses): m_j = mean_i x_ji^2, so that the first
+    pre-activation s^0 = x_j W^0 has variance n_0 Var[W^0] m_j given x_j."""
+    x = np.asarray(inputs[:samples], dtype=np.float64)
+    return np.einsum("ij,ij->i", x, x) / x.shape[1]
+
+
+def _groups(moments, groups=MIXTURE_GROUPS):
+    """Equal-count groups of the sorted moments: (representative = group mean, weight)."""
+    parts = [g for g in np.array_split(np.sort(np.asarray(moments, float)), groups) if g.size]
+    return (np.array([g.mean() for g in parts]),
+            np.array([g.size for g in parts], float) / len(moments))
+
+
+def _per_input_theory(m, moments):
+    """The mean-field prediction for these inputs: ``varprop.theory``'s prediction for each
+    input's own second moment (the exact infinite-width answer for a fixed input), averaged
+    over the inputs — 32 equal-count groups stand in for the inputs. Activations combine
+    by the law of total variance (the per-input means differ for sigmoid); the gradients
+    have mean zero. Returns ({field: array}, per-group predictions, group weights)."""
+    from .theory import meanfield_theory
+
+    top = m.top_gradient_variance
+    if not (np.isfinite(top) and top > 0):
+        top = 1.0
+    reps, weights = _groups(moments)
+    preds = [meanfield_theory(m.widths, m.activation, m.scheme, float(v), top, m.bias_variance)
+             for v in reps]
+    avg = {f: np.einsum("g,gk->k", weights, np.array([getattr(p, f) for p in preds]))
+           for f in THEORY_FIELDS}
+    second = np.einsum("g,gk->k", weights, np.array(
+        [p.activation_variance + p.activation_mean ** 2 for p in preds]))
+    avg["activation_variance"] = second - avg["activation_mean"] ** 2
+    return avg, preds, weights
+
+
 def _measure_one(params, init, activation, ranges, inputs):
     from .check import compare
     from .montecarlo import measure
@@ -178,18 +228,28 @@ def _measure_one(params, init, activation, ranges, inputs):
         st = m.stats[q]
         for fld in STAT_FIELDS:
             out[f"{q}.{fld}"] = np.asarray(getattr(st, fld))
+        out[f"{q}.per_network_variance"] = np.asarray(st.per_network_variance)   # (R, L)
     for name in ("jacobian_mean", "jacobian_mean_se", "jacobian_mean_sq", "jacobian_mean_sq_se"):
         v = getattr(m, name)
         out[name] = np.asarray(v if v is not None else [], dtype=np.float64)
-    for theory, pred in (("linear", rep.linear), ("meanfield", rep.meanfield)):
-        for fld in ("activation_mean", "activation_variance", "preactivation_variance",
-                    "backprop_variance", "weight_gradient_variance", "jacobian_mean_sq_singular"):
+    # Theories: "linear" (the paper's) and "meanfield_pooled" (mean field for the pooled
+    # Var[x], as ``varprop check`` reports it) for the pooled input variance; "meanfield" for
+    # each input's own second moment, averaged over the inputs (what the figures draw).
+    # With Gaussian inputs the two mean fields coincide; Shapeset images differ in norm.
+    for theory, pred in (("linear", rep.linear), ("meanfield_pooled", rep.meanfield)):
+        for fld in THEORY_FIELDS:
             out[f"{theory}.{fld}"] = np.asarray(getattr(pred, fld), dtype=np.float64)
-    # predicted curves over each histogram's bin centres (mean-field: the distribution of each
-    # hidden activation; Gaussian spreads for the gradients)
+    moments = (input_second_moments(inputs, m.samples) if inputs is not None
+               else np.full(1, m.var_x))
+    avg, preds, weights = _per_input_theory(m, moments)
+    for fld in THEORY_FIELDS:
+        out[f"meanfield.{fld}"] = np.asarray(avg[fld], dtype=np.float64)
+    # Predicted curves over each histogram's bin centres: for activations the mean-field
+    # distribution of z^k = f(s), s ~ N(0, q_k(x)), averaged over the inputs; for the
+    # gradients a Gaussian of the predicted variance (a reference for the spread: the
+    # measured gradients are products, f'(s) times a sum, so they are more peaked).
     L = len(widths) - 1
-    for q, curve in (("activation", None), ("backprop", "backprop_variance"),
-                     ("weight_gradient", "weight_gradient_variance")):
+    for q in ("activation", "backprop", "weight_gradient"):
         edges = out[f"{q}.edges"]
         centres = 0.5 * (edges[:, 1:] + edges[:, :-1])
         dens = np.full(centres.shape, np.nan)
@@ -197,14 +257,19 @@ def _measure_one(params, init, activation, ranges, inputs):
             if q == "activation":
                 if k == 0:
                     continue
-                qv = float(rep.meanfield.preactivation_variance[k - 1])
-                dens[k] = predicted_activation_density(activation, qv, centres[k])
+                qk = np.array([p.preactivation_variance[k - 1] for p in preds])
+                dens[k] = predicted_activation_density(activation, qk, centres[k], weights)
             else:
-                dens[k] = gaussian_density(float(getattr(rep.meanfield, curve)[k]), centres[k])
+                dens[k] = gaussian_density(float(avg[f"{q}_variance"][k]), centres[k])
         out[f"{q}.predicted_density"] = dens
+    out["input_second_moments"] = np.asarray(moments, dtype=np.float64)
+    out["meanfield.group_weights"] = weights                                    # (G,)
+    out["meanfield.group_preactivation_variance"] = np.array(
+        [p.preactivation_variance for p in preds])                              # (G, L)
     meta = {"widths": list(widths), "activation": activation, "init": str(init),
             "var_x": m.var_x, "top_gradient_variance": m.top_gradient_variance,
-            "networks": m.networks, "samples": m.samples}
+            "networks": m.networks, "samples": m.samples,
+            "finite_width_rel": rep.finite_width_rel}
     return out, meta
 
 

@@ -17,7 +17,7 @@ DEFAULT_OUT = Path("paper_figures")
 def module(fig_id: str):
     if fig_id not in FIGURES:
         raise ValueError(f"unknown figure {fig_id!r}; choose from: {', '.join(FIGURES)}")
-    return importlib.import_module(f"{__name__}.fig{fig_id}")
+    return importlib.import_module(f"{__name__}.fig{fig_id.lower()}")
 
 
 def parse_only(text) -> list[str]:
@@ -37,8 +37,10 @@ def parse_only(text) -> list[str]:
     return ids
 
 
-def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None) -> list[dict]:
-    """Make the figures; return per figure {"id", "paths", "seconds", "digests"}."""
+def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
+         formats=("png", "pdf")) -> list[dict]:
+    """Make the figures (files of the given formats); return per figure {"id", "paths",
+    "seconds", "digests"}."""
     from .. import experiments
 
     ids = parse_only(only) if not isinstance(only, list) else [i for i in parse_only(",".join(only))]
@@ -56,7 +58,7 @@ def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None) -> list[dic
         res = results[mod.CONFIG]
         fig = mod.build(res)
         digests = mod.digests(res)
-        paths = style.save(fig, out, f"figure{fig_id}", digests)
+        paths = style.save(fig, out, f"figure{fig_id}", digests, formats)
         rec = {"id": fig_id, "paths": [str(p) for p in paths],
                "seconds": time.perf_counter() - t0, "digests": digests}
         done.append(rec)

@@ -7,8 +7,8 @@ from . import DEFAULT_OUT, FIGURES
 
 
 def _cmd_figures(args) -> int:
-    from . import make
     from ..experiments import COMPUTED
+    from . import make
 
     before = len(COMPUTED)
     done = make(args.only, scale=args.scale, out=args.out, log=print)

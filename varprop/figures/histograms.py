@@ -13,7 +13,7 @@ ROWS = (("tanh", "standard init"), ("tanh N", "normalized init"))
 def build(results, quantity, layers, panel_title, xlabel, theory_label, suptitle,
           xlim_sd=None):
     L = len(layers)
-    fig = style.figure(1.45 * L + 0.6, 3.6)
+    fig = style.figure(1.45 * L + 0.6, 3.9)
     axes = fig.subplots(len(ROWS), L, sharey="row", squeeze=False)
     for r, (label, row_name) in enumerate(ROWS):
         res = results[label]
@@ -38,7 +38,8 @@ def build(results, quantity, layers, panel_title, xlabel, theory_label, suptitle
         top = max(np.nanmax(res[f"{quantity}.histogram"][layers]),
                   np.nanmax(res[f"{quantity}.predicted_density"][layers]))
         axes[r, 0].set_ylim(0, 1.05 * top)
-    axes[0, 0].legend(loc="upper left", frameon=False, fontsize=6)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
     w = results[ROWS[0][0]]["meta"]["params"]["widths"]
     p = results[ROWS[0][0]]["meta"]["params"]
     fig.suptitle(f"{suptitle}\n(widths {'-'.join(map(str, w))}, {p['networks']} networks × "

@@ -25,7 +25,7 @@ def series(res, quantity, field, first):
 
 
 def build(results):
-    fig = style.figure(8.0, 9.5)
+    fig = style.figure(8.0, 9.8)
     axes = fig.subplots(len(MODELS), len(COLUMNS), squeeze=False)
     for r, model in enumerate(MODELS):
         res = results[model]
@@ -34,7 +34,7 @@ def build(results):
             layer, mc, se2, lin, mf = series(res, q, field, first)
             ax.plot(layer, lin, color="0.5", linestyle=":", marker="s", markersize=3,
                     label="linear theory")
-            ax.plot(layer, mf, color="black", linestyle="--", label="mean-field theory")
+            ax.plot(layer, mf, color="black", linestyle="--", label="mean-field theory (each input's own q, averaged)")
             ax.errorbar(layer, mc, yerr=se2, color="black", marker="o", markersize=3.5,
                         linestyle="none", capsize=2, label="Monte-Carlo ± 2 SE")
             ax.set_yscale("log")
@@ -45,7 +45,8 @@ def build(results):
                 ax.set_xlabel("layer")
             if c == 0:
                 ax.set_ylabel(f"{model}\nvariance")
-    axes[0, 0].legend(loc="best", frameon=False)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
     p = results[MODELS[0]]["meta"]["params"]
     fig.suptitle(f"Variances at initialisation, theory vs measurement\n(widths "
                  f"{'-'.join(map(str, p['widths']))}, {p['networks']} networks × {p['samples']} "
