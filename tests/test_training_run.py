@@ -16,7 +16,8 @@ from varprop.training.config import KEYS, from_dict, merge, parse_set
 from varprop.training.run import CHECKPOINT, RESULTS_JSON, Diverged, RunExists, train
 
 TINY = dict(hidden=[24, 16], updates=300, monitor_every=100, eval_every=150,
-            checkpoint_every=100, eval_examples=200, monitor_examples=50, lr=0.05, bins=20)
+            checkpoint_every=100, eval_examples=200, monitor_examples=50, lr=0.05, bins=20,
+            threads=1)
 
 
 def same_arrays(a: dict, b: dict):
@@ -62,7 +63,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
     argv = ["--hidden", "24,16", "--updates", "6000", "--monitor-every", "500",
             "--eval-every", "1000", "--checkpoint-every", "250", "--lr", "0.05",
             "--set", "eval_examples=200", "--set", "monitor_examples=50", "--set", "bins=20",
-            "--quiet"]
+            "--threads", "1", "--quiet"]
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "varprop", "train", *argv, "--out", str(killed)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
