@@ -10,7 +10,7 @@ CONFIG = "cost_surface"
 
 
 def build(res):
-    fig = style.figure(8.0, 4.2)
+    fig = style.figure(8.0, 3.9)
     w1, w2 = np.meshgrid(res["w1"], res["w2"], indexing="ij")
     zmax = max(float(res["cross_entropy"].max()), float(res["quadratic"].max()))
     for k, (key, name) in enumerate((("cross_entropy", "cross-entropy (NLL)"),
@@ -20,8 +20,8 @@ def build(res):
                         rstride=1, cstride=1, antialiased=True)
         ax.set_xlabel("$W_1$ (layer 1)")
         ax.set_ylabel("$W_2$ (layer 2)")
-        ax.set_zlabel("cost", labelpad=-2)
-        ax.set_box_aspect(None, zoom=0.82)
+        ax.set_zlabel("cost")
+        ax.set_box_aspect(None, zoom=0.88)
         ax.set_zlim(0, zmax)
         ax.set_title(name)
     w = res["meta"]["widths"]
