@@ -26,7 +26,9 @@ DATASETS = ("shapeset", "mnist", "fashion-mnist", "cifar-10")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a run's results (``threads`` and ``data_dir`` do not)."""
+    """Everything that determines a run's results. ``data_dir`` does not; ``threads`` does not
+    change the training trajectory (the Numba step gives the same bits for any count), though
+    the monitors' BLAS products may round differently with another thread count."""
 
     dataset: str = "shapeset"
     hidden: tuple[int, ...] = (1000,) * 5      # hidden widths; input and output from the data
@@ -48,7 +50,8 @@ class TrainConfig:
     dtype: str = "float32"
     lr_grid: tuple[float, ...] = ()            # learning-rate selection (``tuning``)
     tune_updates: int = 100_000                # budget of each learning rate of the grid
-    threads: int | None = None                 # Numba threads of the step (None: all cores)
+    threads: int | None = None                 # threads of the step and of the monitors' BLAS
+                                               # products (None: all cores)
     data_dir: str | None = None                # MNIST / Fashion-MNIST / CIFAR-10 folder
 
     def __post_init__(self):

@@ -37,6 +37,7 @@ from .sgd import SGDStep
 
 RESULTS_JSON, RESULTS_NPZ, CHECKPOINT = "results.json", "results.npz", "checkpoint.npz"
 PREFETCH = 100        # minibatches drawn from the data stream at a time
+PROGRESS_EVERY = 100  # updates between progress-bar refreshes
 
 
 class Diverged(RuntimeError):
@@ -189,7 +190,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
     widths, (xv, yv), (xt, yt), minibatches = data_for(config)
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
     series_keys = None
-    with thread_limits(blas_threads=None, numba_threads=config.threads):
+    with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
         if resume and (out / CHECKPOINT).is_file():
             with np.load(out / CHECKPOINT, allow_pickle=False) as f:
                 ck = {k: f[k] for k in f.files}
@@ -266,7 +267,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
         try:
             while update < config.updates:
                 stops = [config.updates]
-                for every in (config.monitor_every, config.eval_every, config.checkpoint_every):
+                for every in (config.monitor_every, config.eval_every, config.checkpoint_every,
+                              PROGRESS_EVERY):
                     stops.append((update // every + 1) * every)
                 stop = min(stops)
                 start = update
