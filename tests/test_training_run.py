@@ -160,3 +160,17 @@ def test_learning_rate_grid_keeps_every_run_and_picks_lowest_validation_error(tm
     assert (tmp_path / "tuning.json").is_file()
     for r in table["runs"]:
         assert (tmp_path / r["folder"] / RESULTS_JSON).is_file()
+
+
+def test_resume_takes_the_stored_config_and_extends_updates(tmp_path, capsys):
+    out = tmp_path / "ext"
+    toml = tmp_path / "c.toml"
+    toml.write_text('hidden = [24, 16]\nlr = 0.03\nupdates = 200\nmonitor_every = 100\n'
+                    'eval_every = 100\ncheckpoint_every = 100\neval_examples = 200\n'
+                    'monitor_examples = 50\nbins = 20\nthreads = 1\n')
+    assert cli.main(["train", str(toml), "--out", str(out), "--quiet"]) == 0
+    assert cli.main(["train", "--out", str(out), "--resume", "--updates", "300", "--quiet"]) == 0
+    meta = json.loads((out / RESULTS_JSON).read_text())
+    assert meta["updates_done"] == 300 and meta["config"]["lr"] == 0.03
+    assert cli.main(["train", "--out", str(out), "--resume", "--lr", "0.1", "--quiet"]) == 2
+    assert "holds a run with lr=0.03" in capsys.readouterr().err

@@ -23,10 +23,13 @@ def _config_path(text: str) -> Path:
     return SIMULATIONS / f"{text}.toml"
 
 
-def _config(args):
+def _config(args, base: dict | None = None):
+    """defaults < ``base`` (a resumed run's stored config) < CONFIG < flags < --set."""
     from .config import merge, parse_set, read_toml
 
-    layers = [read_toml(_config_path(args.config))] if args.config else []
+    layers = [base or {}]
+    if args.config:
+        layers.append(read_toml(_config_path(args.config)))
     layers.append({key: getattr(args, flag) for flag, key in FLAGS.items()
                    if getattr(args, flag) is not None})
     layers.append(parse_set(args.set))
@@ -47,16 +50,14 @@ def _cmd_train(args) -> int:
     from .run import RESULTS_JSON, Diverged, read_results, stored_config, train
     from .tuning import tune
 
-    given = args.config or args.set or any(getattr(args, f) is not None for f in FLAGS)
     out = Path(args.out) if args.out else None
-    if args.report and out is not None and (out / RESULTS_JSON).is_file() and not args.resume:
+    stored = out is not None and (out / RESULTS_JSON).is_file()
+    if args.report and stored and not args.resume:
         meta, arrays = read_results(out)     # print an existing run's report, train nothing
         print(_report(format_report, meta, arrays))
         return 0
-    if args.resume and out is not None and (out / RESULTS_JSON).is_file() and not given:
-        config = stored_config(out)          # resume with the run's own config
-    else:
-        config = _config(args)
+    # resuming: the run's own config, with what is given on top (e.g. more --updates)
+    config = _config(args, stored_config(out).to_dict() if args.resume and stored else None)
     out = out or _default_out(config)
     log = (lambda msg: print(msg, file=sys.stderr))
     try:
