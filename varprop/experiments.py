@@ -171,50 +171,14 @@ def _shared_ranges(widths, activation, inits, var_x, top):
                          np.max([r[q][:, 1] for r in rs], axis=0)], axis=1) for q in rs[0]}
 
 
-MIXTURE_GROUPS = 32   # equal-count groups of inputs by their second moment (see _per_input_theory)
 THEORY_FIELDS = ("activation_mean", "activation_variance", "preactivation_variance",
                  "backprop_variance", "weight_gradient_variance", "jacobian_mean_sq_singular")
-
-
-def input_second_moments(inputs, samples: int):
-    """Per input x_j (the rows a measurement uses): m_j = mean_i x_ji^2, so that the first
-    pre-activation s^0 = x_j W^0 has variance n_0 Var[W^0] m_j given x_j."""
-    x = np.asarray(inputs[:samples], dtype=np.float64)
-    return np.einsum("ij,ij->i", x, x) / x.shape[1]
-
-
-def _groups(moments, groups=MIXTURE_GROUPS):
-    """Equal-count groups of the sorted moments: (representative = group mean, weight)."""
-    parts = [g for g in np.array_split(np.sort(np.asarray(moments, float)), groups) if g.size]
-    return (np.array([g.mean() for g in parts]),
-            np.array([g.size for g in parts], float) / len(moments))
-
-
-def _per_input_theory(m, moments):
-    """The mean-field prediction for these inputs: ``varprop.theory``'s prediction for each
-    input's own second moment (the exact infinite-width answer for a fixed input), averaged
-    over the inputs — 32 equal-count groups stand in for the inputs. Activations combine
-    by the law of total variance (the per-input means differ for sigmoid); the gradients
-    have mean zero. Returns ({field: array}, per-group predictions, group weights)."""
-    from .theory import meanfield_theory
-
-    top = m.top_gradient_variance
-    if not (np.isfinite(top) and top > 0):
-        top = 1.0
-    reps, weights = _groups(moments)
-    preds = [meanfield_theory(m.widths, m.activation, m.scheme, float(v), top, m.bias_variance)
-             for v in reps]
-    avg = {f: np.einsum("g,gk->k", weights, np.array([getattr(p, f) for p in preds]))
-           for f in THEORY_FIELDS}
-    second = np.einsum("g,gk->k", weights, np.array(
-        [p.activation_variance + p.activation_mean ** 2 for p in preds]))
-    avg["activation_variance"] = second - avg["activation_mean"] ** 2
-    return avg, preds, weights
 
 
 def _measure_one(params, init, activation, ranges, inputs):
     from .check import compare
     from .montecarlo import measure
+    from .theory import input_second_moments, propagate_over_inputs, weight_variances
 
     widths = tuple(params["widths"])
     m = measure(widths, activation, init, networks=int(params["networks"]),
@@ -239,11 +203,15 @@ def _measure_one(params, init, activation, ranges, inputs):
     for theory, pred in (("linear", rep.linear), ("meanfield_pooled", rep.meanfield)):
         for fld in THEORY_FIELDS:
             out[f"{theory}.{fld}"] = np.asarray(getattr(pred, fld), dtype=np.float64)
-    moments = (input_second_moments(inputs, m.samples) if inputs is not None
+    moments = (input_second_moments(inputs[:m.samples]) if inputs is not None
                else np.full(1, m.var_x))
-    avg, preds, weights = _per_input_theory(m, moments)
+    top = m.top_gradient_variance if np.isfinite(m.top_gradient_variance) and \
+        m.top_gradient_variance > 0 else 1.0
+    avg, preds, weights = propagate_over_inputs(
+        widths, weight_variances(widths, m.scheme), activation, moments, top, m.scheme.name,
+        m.bias_variance)
     for fld in THEORY_FIELDS:
-        out[f"meanfield.{fld}"] = np.asarray(avg[fld], dtype=np.float64)
+        out[f"meanfield.{fld}"] = np.asarray(getattr(avg, fld), dtype=np.float64)
     # Predicted curves over each histogram's bin centres: for activations the mean-field
     # distribution of z^k = f(s), s ~ N(0, q_k(x)), averaged over the inputs; for the
     # gradients a Gaussian of the predicted variance (a reference for the spread: the
@@ -260,7 +228,7 @@ def _measure_one(params, init, activation, ranges, inputs):
                 qk = np.array([p.preactivation_variance[k - 1] for p in preds])
                 dens[k] = predicted_activation_density(activation, qk, centres[k], weights)
             else:
-                dens[k] = gaussian_density(float(avg[f"{q}_variance"][k]), centres[k])
+                dens[k] = gaussian_density(float(getattr(avg, f"{q}_variance")[k]), centres[k])
         out[f"{q}.predicted_density"] = dens
     out["input_second_moments"] = np.asarray(moments, dtype=np.float64)
     out["meanfield.group_weights"] = weights                                    # (G,)

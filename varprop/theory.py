@@ -13,7 +13,8 @@ here restates a formula.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -50,7 +51,7 @@ def weight_variances(widths, init: str | Scheme) -> np.ndarray:
     widths = check_widths(widths)
     scheme = init if isinstance(init, Scheme) else get_scheme(init)
     f = fan_function(scheme.variance)   # the rule (V12) for this scheme, as code
-    return np.array([float(f(a, b)) for a, b in zip(widths[:-1], widths[1:])])
+    return np.array([float(f(a, b)) for a, b in itertools.pairwise(widths)])
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,48 @@ def propagate(widths, weight_variance, activation: str = "tanh", var_x: float = 
     arrays = {name: np.asarray(vals, dtype=float).reshape(-1) for name, vals in zip(OUTPUTS, out)}
     return Prediction(widths, activation, init, var_x, var_top, wv, **arrays, theory=theory,
                       bias_variance=bias_variance)
+
+
+MIXTURE_GROUPS = 32   # equal-count groups standing in for the inputs (propagate_over_inputs)
+
+
+def input_second_moments(x) -> np.ndarray:
+    """Per input row x_j: m_j = mean_i x_ji^2, so that s^0 = x_j W^0 has variance
+    n_0 Var[W^0] m_j given x_j (V1)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.einsum("ij,ij->i", x, x) / x.shape[1]
+
+
+def propagate_over_inputs(widths, weight_variance, activation: str, second_moments,
+                          var_top: float = 1.0, init: str = "given", bias_variance: float = 0.0,
+                          theory: str = "meanfield", groups: int = MIXTURE_GROUPS):
+    """Predictions for a set of inputs whose second moments differ (images of different
+    brightness): ``propagate`` for each input's own E[x^2] — at infinite width the exact
+    answer given x — averaged over the inputs.
+
+    The inputs are sorted by second moment and split into ``groups`` equal-count groups, each
+    represented by its mean (for 1000 Shapeset images, within 0.1 % of using every input).
+    Activation variances combine by the law of total variance (the per-input means differ for
+    sigmoid); the gradients have mean zero, so their variances average.
+    Returns (the averaged Prediction, whose var_x is the mean second moment; the per-group
+    Predictions; the group weights).
+    """
+    m = np.asarray(second_moments, dtype=np.float64).reshape(-1)
+    if m.size == 0 or not np.all(np.isfinite(m)) or np.any(m <= 0):
+        raise ValueError("second_moments must be finite positive numbers, one per input")
+    parts = [g for g in np.array_split(np.sort(m), groups) if g.size]
+    reps = np.array([g.mean() for g in parts])
+    weights = np.array([g.size for g in parts], dtype=float) / m.size
+    preds = [propagate(widths, weight_variance, activation, float(v), var_top, init,
+                       bias_variance, theory) for v in reps]
+
+    def average(f):
+        return np.einsum("g,gk->k", weights, np.array([f(p) for p in preds]))
+
+    fields = {name: average(lambda p, name=name: getattr(p, name)) for name in OUTPUTS}
+    second = average(lambda p: p.activation_variance + p.activation_mean ** 2)
+    fields["activation_variance"] = second - fields["activation_mean"] ** 2
+    return replace(preds[0], var_x=float(m.mean()), **fields), preds, weights
 
 
 def fixed_point(activation: str, weight_scale: float, bias_variance: float = 0.0,

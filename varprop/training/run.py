@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import __version__
 from ..datasets.cache import atomic_path
+from ..theory import input_second_moments
 from ..threads import thread_limits
 from .config import TrainConfig, from_dict
 from .network import Network, init_network
@@ -189,6 +190,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
 
     widths, (xv, yv), (xt, yt), minibatches = data_for(config)
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
+    moments = input_second_moments(xm)       # (M,): the theories per monitor example
     series_keys = None
     with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
         if resume and (out / CHECKPOINT).is_file():
@@ -223,7 +225,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             nonlocal cost_sum, cost_count
             if update % config.monitor_every == 0 or update == config.updates:
                 measured = monitors.monitor(net, xm, ym, edges, config.cost)
-                theory = monitors.theory_comparison(net, measured)
+                theory = monitors.theory_comparison(net, measured, input_moments=moments)
                 series.add({"monitor_updates": update,
                             "train_cost": cost_sum / cost_count if cost_count else np.nan,
                             **measured, **theory})
