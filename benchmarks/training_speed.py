@@ -9,8 +9,8 @@ varprop / NumPy.
 
 Memory-bandwidth bound: at batch 10 an update must at least read every weight and bias once
 (forward) and read and write it once (backward fused with the update): 12 bytes per float32
-parameter. ``bw fraction`` = that traffic / the copy bandwidth measured here (a 400 MB
-``np.copyto``, read + write, one thread) / the measured time of an update.
+parameter. ``bw fraction`` = (that traffic / the copy bandwidth measured here with as many
+threads: a 400 MB parallel copy, read + write) / the measured time of an update.
 
     python benchmarks/training_speed.py [--updates 300] [--batches 10,100,1000] [--threads 1,2]
 
@@ -92,11 +92,20 @@ def torch_rate(xs, ys, threads):
     return time_loop(step, tx, ty)
 
 
-def copy_bandwidth(nbytes=400_000_000, repeat=5):
+@numba.njit(parallel=True, cache=True)
+def _copy(dst, src):
+    for i in numba.prange(src.shape[0]):
+        dst[i] = src[i]
+
+
+def copy_bandwidth(threads, nbytes=400_000_000, repeat=5):
+    """Bytes read + written per second by a parallel copy of a 400 MB array (far beyond the
+    caches) on ``threads`` Numba threads: the memory bandwidth the step can hope for."""
     a = np.ones(nbytes // 8, dtype=np.float32)
     b = np.empty_like(a)
-    np.copyto(b, a)
-    best = min(_timed(lambda: np.copyto(b, a)) for _ in range(repeat))
+    numba.set_num_threads(threads)
+    _copy(b, a)
+    best = min(_timed(lambda: _copy(b, a)) for _ in range(repeat))
     return 2 * a.nbytes / best
 
 
@@ -113,21 +122,23 @@ def main(argv=None):
     p.add_argument("--threads", default="1,2")
     args = p.parse_args(argv)
     params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
-    bw = copy_bandwidth()
+    threads_list = list(map(int, args.threads.split(",")))
+    bw = {t: copy_bandwidth(t) for t in threads_list}
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
           f"cores, numba {numba.__version__}, numpy {np.__version__}")
-    print(f"# {params:,} parameters; copy bandwidth {bw / 1e9:.1f} GB/s (1 thread)")
+    print(f"# {params:,} parameters; copy bandwidth "
+          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items()))
     print("| batch | threads | varprop upd/s | PyTorch upd/s | NumPy upd/s | vs PyTorch | "
           "vs NumPy | bw fraction |")
     print("|---|---|---|---|---|---|---|---|")
     for batch in map(int, args.batches.split(",")):
         n = max(20, args.updates * 10 // batch)
         xs, ys = data(batch, n)
-        for threads in map(int, args.threads.split(",")):
+        for threads in threads_list:
             v = varprop_rate(xs, ys, threads)
             t = torch_rate(xs, ys, threads)
             nu = numpy_rate(xs, ys, threads)
-            frac = 12 * params / bw * v
+            frac = 12 * params / bw[threads] * v
             ts = f"{t:.1f}" if t else "—"
             vs_t = f"{v / t:.2f}×" if t else "—"
             print(f"| {batch} | {threads} | {v:.1f} | {ts} | {nu:.1f} | {vs_t} | {nu and v / nu:.2f}× "
