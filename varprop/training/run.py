@@ -191,7 +191,6 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
     widths, (xv, yv), (xt, yt), minibatches = data_for(config)
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
     moments = input_second_moments(xm)       # (M,): the theories per monitor example
-    series_keys = None
     with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
         if resume and (out / CHECKPOINT).is_file():
             with np.load(out / CHECKPOINT, allow_pickle=False) as f:
