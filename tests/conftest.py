@@ -9,3 +9,16 @@ _common = dict(deadline=None, max_examples=25, suppress_health_check=[HealthChec
 settings.register_profile("varprop", derandomize=True, **_common)
 settings.register_profile("random", derandomize=False, **_common)
 settings.load_profile("random" if os.environ.get("VARPROP_HYPOTHESIS") == "random" else "varprop")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (minutes of training) run only with VARPROP_SLOW=1; CI runs
+    their short forms."""
+    if os.environ.get("VARPROP_SLOW") == "1":
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="slow: set VARPROP_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
