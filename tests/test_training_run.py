@@ -120,6 +120,7 @@ def test_divergence_stops_cleanly_naming_update_and_layer(tmp_path, capsys):
     (["--dtype", "float16"], "choose one of: float32, float64"),
     (["--set", "updates"], "--set needs key=value"),
     (["no/such/config.toml"], "no such config file"),
+    (["--dataset", "cifar-10", "--data-dir", "/nonexistent"], "batches not found"),
 ])
 def test_bad_config_is_one_line_exit_2(tmp_path, capsys, argv, needle):
     out = tmp_path / "bad"

@@ -186,9 +186,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             k, (a, b) = next(iter(diff.items()))
             raise ValueError(f"{out} holds a run with {k}={a!r}, not {b!r}; resume it with its "
                              "own config, or choose another --out")
+    widths, (xv, yv), (xt, yt), minibatches = data_for(config)   # fails before any writing
     out.mkdir(parents=True, exist_ok=True)
-
-    widths, (xv, yv), (xt, yt), minibatches = data_for(config)
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
     moments = input_second_moments(xm)       # (M,): the theories per monitor example
     with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
