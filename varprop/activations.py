@@ -29,5 +29,17 @@ def numpy_functions(name: str):
     return keep(f), keep(fp)
 
 
+@cache
+def numpy_ufunc(name: str):
+    """The NumPy ufunc that *is* f, where the registry writes f as one elementary function of
+    x that NumPy has as a ufunc (tanh: ``np.tanh``), so it can run in place (``out=``); else
+    None."""
+    expr = get_activation(name).expr
+    if expr.args != (x,):
+        return None
+    ufunc = getattr(np, expr.func.__name__, None)
+    return ufunc if isinstance(ufunc, np.ufunc) else None
+
+
 __all__ = ["ACTIVATIONS", "CODES", "activation", "derivative", "derivative_from_output",
-           "get_activation", "numpy_functions"]
+           "get_activation", "numpy_functions", "numpy_ufunc"]

@@ -5,7 +5,8 @@ by the forward pass and read and written by the update; the minibatch's activati
 kB). So each weight matrix is streamed twice per update, not four times:
 
 1. forward (``forward_layer``): s^k = z^k W^k + b^k, column strips of W^k in parallel, the
-   strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f;
+   strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f (in place
+   where f is one NumPy ufunc);
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
    quadratic, see ``reference``);
 3. backward (``backward_update``), four rows of W^k at a time, in parallel over rows: with
@@ -24,7 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..activations import CODES, numpy_functions
+from ..activations import CODES, numpy_functions, numpy_ufunc
 from ..kernels.activation_functions import derivative_from_output
 from .network import COSTS, Network, check_cost
 
@@ -213,6 +214,7 @@ class SGDStep:
         self.cost_code = COSTS.index(check_cost(cost))
         self.code = CODES[net.activation]
         self.f = numpy_functions(net.activation)[0]
+        self.ufunc = numpy_ufunc(net.activation)      # tanh: np.tanh, applied in place
         dt = net.dtype
         B = int(batch_size)
         self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
@@ -232,7 +234,10 @@ class SGDStep:
         for k in range(L):
             forward_layer(self.z[k], net.weights[k], net.biases[k], self.s[k])
             if k < L - 1:
-                self.z[k + 1][...] = self.f(self.s[k])
+                if self.ufunc is not None:
+                    self.ufunc(self.s[k], out=self.z[k + 1])
+                else:
+                    self.z[k + 1][...] = self.f(self.s[k])
         cost = top_gradient(self.s[L - 1], y, self.cost_code, self.delta[L - 1])
         if not math.isfinite(cost):
             return cost
