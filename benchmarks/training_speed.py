@@ -4,8 +4,9 @@ loop, and the plain NumPy step (``varprop.training.reference``).
 The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
 normalized init, random inputs and labels (the data stream is left out: it is timed by
 ``benchmarks/shapeset_speed.py``). Each peer runs the same number of updates at each batch size
-and thread count; the table gives updates/s and the ratios varprop / PyTorch and
-varprop / NumPy.
+and thread count, the three interleaved ``--repeat`` times (this shared machine's speed drifts
+by 10-20 % between runs); the table gives the median updates/s and the ratios of the medians,
+varprop / PyTorch and varprop / NumPy.
 
 Memory-bandwidth bound: at batch 10 an update must at least read every weight and bias once
 (forward) and read and write it once (backward fused with the update): 12 bytes per float32
@@ -13,6 +14,7 @@ parameter. ``bw fraction`` = (that traffic / the copy bandwidth measured here wi
 threads: a 400 MB parallel copy, read + write) / the measured time of an update.
 
     python benchmarks/training_speed.py [--updates 300] [--batches 10,100,1000] [--threads 1,2]
+                                        [--repeat 3]
 
 PyTorch is optional (``pip install torch==2.13.0``: a CPU build); without it its column is empty.
 """
@@ -120,6 +122,8 @@ def main(argv=None):
     p.add_argument("--updates", type=int, default=300, help="timed updates per cell (batch 10)")
     p.add_argument("--batches", default="10,100,1000")
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="timings per cell, the peers interleaved; the table gives medians")
     args = p.parse_args(argv)
     params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
     threads_list = list(map(int, args.threads.split(",")))
@@ -135,9 +139,10 @@ def main(argv=None):
         n = max(20, args.updates * 10 // batch)
         xs, ys = data(batch, n)
         for threads in threads_list:
-            v = varprop_rate(xs, ys, threads)
-            t = torch_rate(xs, ys, threads)
-            nu = numpy_rate(xs, ys, threads)
+            runs = [(varprop_rate(xs, ys, threads), torch_rate(xs, ys, threads),
+                     numpy_rate(xs, ys, threads)) for _ in range(args.repeat)]
+            v, nu = (float(np.median([r[k] for r in runs])) for k in (0, 2))
+            t = float(np.median([r[1] for r in runs])) if runs[0][1] else None
             frac = 12 * params / bw[threads] * v
             ts = f"{t:.1f}" if t else "—"
             vs_t = f"{v / t:.2f}×" if t else "—"
