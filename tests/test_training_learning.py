@@ -27,7 +27,7 @@ def test_shapeset_small_network_beats_chance_by_a_wide_margin(tmp_path):
 @pytest.mark.slow
 def test_paper_network_learns_in_one_epoch(tmp_path):
     """1024-5x1000-9 tanh, normalized init, lr 0.01, one paper "epoch" of 20,000 updates:
-    measured 73.5 % test error (10,000 test examples; chance 88.9 %), 162 s on 2 threads."""
+    measured 73.5 % test error (10,000 test examples; chance 88.9 %), 166 s on 2 threads."""
     cfg = from_dict(dict(updates=20_000, monitor_every=20_000, eval_every=20_000,
                          checkpoint_every=20_000))
     _, arrays = train(cfg, tmp_path / "paper", quiet=True)
