@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .datasets.cli import register as _add_data
 from .figures.cli import register as _add_figures
+from .text import format_table
 from .training.cli import register as _add_train
 
 DEFAULT_DERIVATIONS = Path("derivations")
@@ -53,9 +54,7 @@ def _format_table(pred) -> str:
     rows = [[str(r["layer"]), str(r["fan_in"]), str(r["fan_out"]), f"{r['weight_variance']:.4e}",
              f"{r['activation_variance']:.4e}", f"{r['backprop_variance']:.4e}",
              f"{r['weight_gradient_variance']:.4e}"] for r in pred.layers()]
-    widths = [max(len(c), *(len(r[k]) for r in rows)) for k, c in enumerate(cols)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    lines = [head, fmt.format(*cols)] + [fmt.format(*r) for r in rows]
+    lines = [head, *format_table(cols, rows)]
     lines.append("Var[z] is the input of layer i (z^0 = x); Var[dC/ds] its pre-activation gradient.")
     return "\n".join(lines)
 

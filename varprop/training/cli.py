@@ -6,13 +6,10 @@ import sys
 from pathlib import Path
 
 SIMULATIONS = Path("simulations")
-# flag -> config key, for the flags that set a config value (None: not given)
-FLAGS = {"dataset": "dataset", "activation": "activation", "init": "init", "law": "law",
-         "cost": "cost", "hidden": "hidden", "batch_size": "batch_size", "lr": "lr",
-         "updates": "updates", "monitor_every": "monitor_every", "eval_every": "eval_every",
-         "checkpoint_every": "checkpoint_every", "seed": "seed", "data_seed": "data_seed",
-         "dtype": "dtype", "threads": "threads", "data_dir": "data_dir", "lr_grid": "lr_grid",
-         "tune_updates": "tune_updates"}
+# The flags that set a config value carry the key's own name (None: not given).
+FLAGS = ("dataset", "activation", "init", "law", "cost", "hidden", "batch_size", "lr", "updates",
+         "monitor_every", "eval_every", "checkpoint_every", "seed", "data_seed", "dtype",
+         "threads", "data_dir", "lr_grid", "tune_updates")
 
 
 def _config_path(text: str) -> Path:
@@ -30,8 +27,7 @@ def _config(args, base: dict | None = None):
     layers = [base or {}]
     if args.config:
         layers.append(read_toml(_config_path(args.config)))
-    layers.append({key: getattr(args, flag) for flag, key in FLAGS.items()
-                   if getattr(args, flag) is not None})
+    layers.append({key: getattr(args, key) for key in FLAGS if getattr(args, key) is not None})
     layers.append(parse_set(args.set))
     return merge(*layers)
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import numpy_functions
 from ..montecarlo import PERCENTILES
 from ..symbolic.activations import get_activation
 from ..theory import propagate, propagate_over_inputs
 from .network import Network, check_cost
-from .reference import forward, top_cost_and_gradient
+from .reference import backpropagate, forward, top_cost_and_gradient
 
 EDGE_SDS = 6.0       # unbounded histogram sides: the initial mean +- EDGE_SDS standard deviations
 THEORIES = ("linear", "meanfield")
@@ -93,16 +92,9 @@ def _passes(net: Network, x: np.ndarray, y: np.ndarray, cost: str):
     delta^{k-1} = f'(s^{k-1}) * (delta^k W^{kT}).
     """
     net64 = net.astype("float64")
-    x = np.asarray(x, dtype=np.float64)
-    fprime = numpy_functions(net.activation)[1]
-    ss, zs = forward(net64, x)
+    ss, zs = forward(net64, np.asarray(x, dtype=np.float64))
     c, delta = top_cost_and_gradient(ss[-1], y, cost)
-    delta = delta * x.shape[0]                    # per-example: undo the minibatch mean
-    deltas = [None] * net.n_layers
-    for k in range(net.n_layers - 1, -1, -1):
-        deltas[k] = delta
-        if k > 0:
-            delta = (delta @ net64.weights[k].T) * fprime(ss[k - 1])   # (N, n_k), eq. (2)
+    deltas = backpropagate(net64, ss, delta * x.shape[0])   # per example: undo the mean
     return zs, deltas, c, ss[-1]
 
 

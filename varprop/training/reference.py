@@ -51,18 +51,23 @@ def forward(net: Network, x: np.ndarray):
     return ss, zs
 
 
+def backpropagate(net: Network, ss: list, delta_top: np.ndarray) -> list[np.ndarray]:
+    """[dC/ds^k] for k = 0 .. L−1 from the top's dC/ds^{L−1} (B, n_L), by eq. (2):
+    dC/ds^{k−1} = f'(s^{k−1}) ⊙ (dC/ds^k W^{kT}); ss: the pre-activations of ``forward``."""
+    fprime = numpy_functions(net.activation)[1]
+    deltas = [delta_top]
+    for k in range(net.n_layers - 1, 0, -1):
+        deltas.insert(0, (deltas[0] @ net.weights[k].T) * fprime(ss[k - 1]))   # (B, n_k)
+    return deltas
+
+
 def gradients(net: Network, x: np.ndarray, y: np.ndarray, cost: str = "nll"):
     """(mean cost, [dC/dW^k], [dC/db^k], [dC/ds^k]) of the minibatch (x (B, n_0), y (B,))."""
-    fprime = numpy_functions(net.activation)[1]
     ss, zs = forward(net, x)
     c, delta = top_cost_and_gradient(ss[-1], y, cost)
-    gw, gb, deltas = [None] * net.n_layers, [None] * net.n_layers, [None] * net.n_layers
-    for k in range(net.n_layers - 1, -1, -1):
-        deltas[k] = delta
-        gw[k] = zs[k].T @ delta                                    # (n_k, n_{k+1}), eq. (3)
-        gb[k] = delta.sum(axis=0)
-        if k > 0:
-            delta = (delta @ net.weights[k].T) * fprime(ss[k - 1])  # eq. (2)
+    deltas = backpropagate(net, ss, delta)
+    gw = [z.T @ d for z, d in zip(zs, deltas)]                     # (n_k, n_{k+1}), eq. (3)
+    gb = [d.sum(axis=0) for d in deltas]
     return c, gw, gb, deltas
 
 

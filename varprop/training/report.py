@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..text import format_table
 from .monitors import THEORIES
 
 QUANTITIES = (  # (measured key, label)
@@ -72,12 +73,6 @@ def _point_rows(points: dict, p: int, L: int) -> tuple[list[list[str]], dict]:
     return rows, worst
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-    fmt = "  ".join(f"{{:<{w}}}" if i in (1, 7) else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return [fmt.format(*COLUMNS).rstrip()] + [fmt.format(*r).rstrip() for r in rows]
-
-
 def _summary(worst: dict) -> str:
     parts = []
     for t in THEORIES:
@@ -118,5 +113,6 @@ def format_report(points: dict, updates, widths, activation: str) -> str:
              "Var[z] is the input of layer k (z^0 = x, given to the theories as E[x^2])")]
     for p in range(P):
         rows, worst = _point_rows(points, p, L)
-        lines += ["", _point_header(points, p, updates[p])] + _table(rows) + [_summary(worst)]
+        lines += ["", _point_header(points, p, updates[p]),
+                  *format_table(COLUMNS, rows, left=(1, 7)), _summary(worst)]
     return "\n".join(lines)

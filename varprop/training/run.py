@@ -132,16 +132,13 @@ def stored_config(out) -> TrainConfig:
 # ----------------------------------------------------------------------------- the run
 
 class _Series:
-    """Result arrays grown point by point: {name: list of per-point arrays}."""
+    """Result arrays grown point by point ({name: list of per-point arrays}), beside the arrays
+    fixed for the run (``fixed``: the histograms' edges)."""
 
-    def __init__(self, arrays: dict | None = None, keys_per_series=None):
-        self.lists: dict[str, list] = {}
-        self.fixed: dict[str, np.ndarray] = {}
-        for name, arr in (arrays or {}).items():
-            if name in (keys_per_series or ()):
-                self.lists[name] = list(arr)
-            else:
-                self.fixed[name] = arr
+    def __init__(self, arrays: dict, fixed_keys):
+        self.fixed = {k: v for k, v in arrays.items() if k in fixed_keys}
+        self.lists: dict[str, list] = {k: list(v) for k, v in arrays.items()
+                                       if k not in fixed_keys}
 
     def add(self, values: dict) -> None:
         for name, v in values.items():
@@ -190,6 +187,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
     out.mkdir(parents=True, exist_ok=True)
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
     moments = input_second_moments(xm)       # (M,): the theories per monitor example
+    edge_keys = [k for k, _, _ in monitors.EDGE_KEYS]
     with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
         if resume and (out / CHECKPOINT).is_file():
             with np.load(out / CHECKPOINT, allow_pickle=False) as f:
@@ -197,9 +195,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             net = Network.from_arrays(widths, config.activation, ck)
             update = int(ck["update"])
             cost_sum, cost_count = float(ck["train_cost_sum"]), int(ck["train_cost_count"])
-            series_keys = [str(k) for k in ck["series_keys"]]
-            series = _Series({k[2:]: v for k, v in ck.items() if k.startswith("r:")},
-                             series_keys)
+            series = _Series({k[2:]: v for k, v in ck.items() if k.startswith("r:")}, edge_keys)
             meta = json.loads((out / RESULTS_JSON).read_text())
             wall = float(meta.get("wall_seconds", 0.0))
             log_resume = f"resuming {out} at update {update:,}"
@@ -208,9 +204,9 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
                                config.seed)
             update, cost_sum, cost_count, wall = 0, 0.0, 0, 0.0
             edges = monitors.monitor_edges(net, xm, ym, config.cost, config.bins)
-            series = _Series({k: np.asarray(v) for k, v in edges.items()})
+            series = _Series({k: np.asarray(v) for k, v in edges.items()}, edge_keys)
             log_resume = None
-        edges = {k: series.fixed[k] for k, _, _ in monitors.EDGE_KEYS}
+        edges = series.fixed
         meta = {"config": config.to_dict(), "widths": list(widths), "status": "running",
                 "message": "", "version": __version__, "git_revision": git_revision(),
                 "updates_done": update, "examples_seen": update * config.batch_size,
@@ -247,7 +243,6 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
                 _write_npz(out / CHECKPOINT, {
                     **net.arrays(), "update": np.int64(update),
                     "train_cost_sum": np.float64(cost_sum), "train_cost_count": np.int64(cost_count),
-                    "series_keys": np.array(sorted(series.lists)),
                     **{f"r:{k}": v for k, v in arrays.items()}})
             _write_npz(out / RESULTS_NPZ, arrays)
             _write_json(out / RESULTS_JSON, meta)
