@@ -74,10 +74,11 @@ def code_digest() -> str:
 
 def _not_behind_results(rel: Path) -> bool:
     """Source that no init-time result depends on: the drawing code (figures/), the command
-    line, and the training package (an edit there must not invalidate these results)."""
+    line and its text tables, and the training package (an edit there must not invalidate
+    these results)."""
     top_level = len(rel.parts) == 1
     return rel.parts[0] in ("figures", "training") or (
-        top_level and rel.name in ("cli.py", "__main__.py"))
+        top_level and rel.name in ("cli.py", "__main__.py", "text.py"))
 
 
 def digest(kind: str, params: dict) -> str:
