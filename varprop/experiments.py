@@ -325,13 +325,19 @@ def shapeset_examples(params: dict) -> dict:
 
 RUNNERS = {"init_statistics": init_statistics, "cost_surface": cost_surface,
            "shapeset_examples": shapeset_examples}
+TRAINING = "training"   # kind of the training experiments (varprop.training.sweep)
 
 
-def run(name: str, scale: str, folder=None):
-    """Load ``simulations/NAME.toml`` at a scale and run its experiment (cached)."""
+def run(name: str, scale: str, folder=None, jobs: int = 1, log=print):
+    """Load ``simulations/NAME.toml`` at a scale and run its experiment (cached). Training
+    experiments keep their runs in their own folders (``varprop.training.sweep``) and train
+    in ``jobs`` processes."""
     cfg = load_config(name, scale, folder)
     kind = cfg.pop("kind")
+    if kind == TRAINING:
+        from .training import sweep
+        return sweep.training(cfg, name, scale, jobs, log), cfg
     if kind not in RUNNERS:
         raise ValueError(f"{name}: unknown experiment kind {kind!r}; choose one of: "
-                         f"{', '.join(RUNNERS)}")
+                         f"{', '.join([*RUNNERS, TRAINING])}")
     return RUNNERS[kind](cfg), cfg
