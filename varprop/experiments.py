@@ -35,6 +35,9 @@ STAT_FIELDS = ("mean", "mean_se", "variance", "variance_se", "p2", "p98", "histo
 
 # Counts of runs actually computed in this process (a cache hit adds nothing): tests read it.
 COMPUTED: list[str] = []
+# Keys recomputed in this process despite a cached result (``recompute=True``): each result is
+# recomputed once per process, then reused.
+_RECOMPUTED: set[str] = set()
 
 
 # ----------------------------------------------------------------------------- configs and cache
@@ -87,12 +90,14 @@ def digest(kind: str, params: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def cached(kind: str, params: dict, compute) -> dict:
-    """The result of ``compute(params)`` for this kind, from the cache when present."""
+def cached(kind: str, params: dict, compute, recompute: bool = False) -> dict:
+    """The result of ``compute(params)`` for this kind, from the cache when present (with
+    ``recompute``: computed anew, once per process, and the cache overwritten)."""
     key = digest(kind, params)
     folder = cache_dir()
     npz, meta_path = folder / f"{key}.npz", folder / f"{key}.json"
-    if npz.is_file() and meta_path.is_file():
+    fresh = recompute and key not in _RECOMPUTED
+    if npz.is_file() and meta_path.is_file() and not fresh:
         with np.load(npz, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(meta_path.read_text())
@@ -105,6 +110,7 @@ def cached(kind: str, params: dict, compute) -> dict:
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
     COMPUTED.append(f"{kind}:{key[:12]}")
+    _RECOMPUTED.add(key)
     return {"meta": meta, **arrays}
 
 
@@ -242,7 +248,7 @@ def _measure_one(params, init, activation, ranges, inputs):
     return out, meta
 
 
-def init_statistics(params: dict) -> dict:
+def init_statistics(params: dict, recompute: bool = False) -> dict:
     """Per model (activation, init) in params["models"]: Monte-Carlo statistics at
     initialisation with both theories, histograms on bins shared across each activation's inits.
     Returns {"model label": result}."""
@@ -270,11 +276,11 @@ def init_statistics(params: dict) -> dict:
                                                    var_x, top)["activation"]}
             return _measure_one(p, init, activation, ranges, inputs)
 
-        results[label] = cached("init_statistics", sub, compute)
+        results[label] = cached("init_statistics", sub, compute, recompute)
     return results
 
 
-def cost_surface(params: dict) -> dict:
+def cost_surface(params: dict, recompute: bool = False) -> dict:
     """Fig. 5: cross-entropy and quadratic cost of a 2-layer tanh network (softmax output) on
     random inputs and random targets, over a grid of one weight in each layer."""
     def compute(p):
@@ -302,10 +308,10 @@ def cost_surface(params: dict) -> dict:
         return {"w1": grid, "w2": grid, "cross_entropy": ce, "quadratic": quad}, {
             "widths": [n0, n1, n2]}
 
-    return cached("cost_surface", dict(params), compute)
+    return cached("cost_surface", dict(params), compute, recompute)
 
 
-def shapeset_examples(params: dict) -> dict:
+def shapeset_examples(params: dict, recompute: bool = False) -> dict:
     """Fig. 1: the first examples of Shapeset-3×2 at each image size, with labels."""
     def compute(p):
         from .datasets import ShapesetConfig, load
@@ -320,7 +326,7 @@ def shapeset_examples(params: dict) -> dict:
             meta["classes"] = list(d.classes)
         return out, meta
 
-    return cached("shapeset_examples", dict(params), compute)
+    return cached("shapeset_examples", dict(params), compute, recompute)
 
 
 RUNNERS = {"init_statistics": init_statistics, "cost_surface": cost_surface,
@@ -328,16 +334,16 @@ RUNNERS = {"init_statistics": init_statistics, "cost_surface": cost_surface,
 TRAINING = "training"   # kind of the training experiments (varprop.training.sweep)
 
 
-def run(name: str, scale: str, folder=None, jobs: int = 1, log=print):
-    """Load ``simulations/NAME.toml`` at a scale and run its experiment (cached). Training
-    experiments keep their runs in their own folders (``varprop.training.sweep``) and train
-    in ``jobs`` processes."""
+def run(name: str, scale: str, folder=None, jobs: int = 1, log=print, recompute: bool = False):
+    """Load ``simulations/NAME.toml`` at a scale and run its experiment (cached; with
+    ``recompute``, computed anew once per process). Training experiments keep their runs in
+    their own folders (``varprop.training.sweep``) and train in ``jobs`` processes."""
     cfg = load_config(name, scale, folder)
     kind = cfg.pop("kind")
     if kind == TRAINING:
         from .training import sweep
-        return sweep.training(cfg, name, scale, jobs, log), cfg
+        return sweep.training(cfg, name, scale, jobs, log, recompute), cfg
     if kind not in RUNNERS:
         raise ValueError(f"{name}: unknown experiment kind {kind!r}; choose one of: "
                          f"{', '.join([*RUNNERS, TRAINING])}")
-    return RUNNERS[kind](cfg), cfg
+    return RUNNERS[kind](cfg, recompute=recompute), cfg

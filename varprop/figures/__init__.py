@@ -3,6 +3,11 @@
 ``make(["6", "V"], scale="smoke", out="paper_figures")`` runs each figure's experiment config
 (``simulations/CONFIG.toml`` at that scale; cached by ``varprop.experiments``), builds the figure
 from the results (figure modules never compute) and writes ``figureID.png`` and ``.pdf``.
+
+A module's ``CONFIG`` is one config name (``build`` gets its results) or a tuple of names
+(``build`` gets {name: results}). The training experiments of every figure asked for are
+trained first, together (``varprop.training.sweep``, ``jobs`` processes). Table 1 is a module
+with ``write(results, out)`` in place of ``build``: it writes Markdown and LaTeX.
 """
 from __future__ import annotations
 
@@ -10,14 +15,20 @@ import importlib
 import time
 from pathlib import Path
 
-FIGURES = ("1", "5", "6", "7", "8", "J", "V")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "J", "V", "T",
+           "TABLE1")
 DEFAULT_OUT = Path("paper_figures")
 
 
 def module(fig_id: str):
     if fig_id not in FIGURES:
         raise ValueError(f"unknown figure {fig_id!r}; choose from: {', '.join(FIGURES)}")
-    return importlib.import_module(f"{__name__}.fig{fig_id.lower()}")
+    name = fig_id.lower() if fig_id.startswith("TABLE") else f"fig{fig_id.lower()}"
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def config_names(mod) -> tuple[str, ...]:
+    return mod.CONFIG if isinstance(mod.CONFIG, tuple) else (mod.CONFIG,)
 
 
 def parse_only(text) -> list[str]:
@@ -38,27 +49,38 @@ def parse_only(text) -> list[str]:
 
 
 def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
-         formats=("png", "pdf")) -> list[dict]:
+         formats=("png", "pdf"), jobs: int = 1, recompute: bool = False) -> list[dict]:
     """Make the figures (files of the given formats); return per figure {"id", "paths",
-    "seconds", "digests"}."""
+    "seconds", "digests"}. ``recompute``: compute every result anew, cached or not."""
     from .. import experiments
+    from ..training import sweep
 
     ids = parse_only(only) if not isinstance(only, list) else [i for i in parse_only(",".join(only))]
     if scale not in experiments.SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(experiments.SCALES)}")
     mods = [(i, module(i)) for i in ids]
+    configs = {}
     for _, m in mods:   # check every config before running anything
-        experiments.load_config(m.CONFIG, scale)
+        for name in config_names(m):
+            configs[name] = experiments.load_config(name, scale)
+    training = {n: {k: v for k, v in c.items() if k != "kind"} for n, c in configs.items()
+                if c["kind"] == experiments.TRAINING}
+    sweep.run_all(training, scale, jobs, log=log or print, recompute=recompute)
     results, done = {}, []
     from . import style
     for fig_id, mod in mods:
         t0 = time.perf_counter()
-        if mod.CONFIG not in results:
-            results[mod.CONFIG] = experiments.run(mod.CONFIG, scale)[0]
-        res = results[mod.CONFIG]
-        fig = mod.build(res)
+        for name in config_names(mod):
+            if name not in results:
+                results[name] = experiments.run(name, scale, log=log or print,
+                                                recompute=recompute)[0]
+        res = (results[mod.CONFIG] if isinstance(mod.CONFIG, str) else
+               {n: results[n] for n in mod.CONFIG})
         digests = mod.digests(res)
-        paths = style.save(fig, out, f"figure{fig_id}", digests, formats)
+        if hasattr(mod, "write"):
+            paths = mod.write(res, out, digests)
+        else:
+            paths = style.save(mod.build(res), out, f"figure{fig_id}", digests, formats)
         rec = {"id": fig_id, "paths": [str(p) for p in paths],
                "seconds": time.perf_counter() - t0, "digests": digests}
         done.append(rec)

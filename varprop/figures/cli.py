@@ -11,7 +11,8 @@ def _cmd_figures(args) -> int:
     from . import make
 
     before = len(COMPUTED)
-    done = make(args.only, scale=args.scale, out=args.out, log=print)
+    done = make(args.only, scale=args.scale, out=args.out, log=print, jobs=args.jobs,
+                recompute=args.recompute)
     total = sum(r["seconds"] for r in done)
     print(f"{len(done)} figure(s) at scale {args.scale} in {total:.1f} s; "
           f"{len(COMPUTED) - before} experiment run(s) computed, the rest from the cache",
@@ -35,4 +36,10 @@ def register(sub) -> None:
                    help=f"comma-separated figure ids from: {','.join(FIGURES)} (default: all)")
     f.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
                    help="output folder (default: %(default)s)")
+    f.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help=("train the training-time figures' models in N processes of one thread "
+                         "each (default: %(default)s, one process using every core)"))
+    f.add_argument("--recompute", action="store_true",
+                   help=("compute every result anew (the training runs too: hours at the "
+                         "gallery scale) instead of reusing the cached and committed ones"))
     f.set_defaults(func=_cmd_figures)

@@ -158,15 +158,23 @@ def _print(message):
     print(message, flush=True)
 
 
-def run_all(experiments: dict, scale: str, jobs: int = 1, log=print) -> None:
+_RECOMPUTED: set[Path] = set()   # folders recomputed in this process (``recompute=True``)
+
+
+def run_all(experiments: dict, scale: str, jobs: int = 1, log=print,
+            recompute: bool = False) -> None:
     """Tune and train every model of ``experiments`` ({config name: params}) at ``scale``,
-    in ``jobs`` processes (1: in this process, with a progress bar)."""
+    in ``jobs`` processes (1: in this process, with a progress bar). ``recompute``: discard the
+    stored runs and train anew (once per process)."""
     if jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs}")
     todo = []
     for name, params in experiments.items():
         for label, config in model_configs(params).items():
             folder = runs_dir() / scale / name / slug(label)
+            if recompute and folder not in _RECOMPUTED:
+                shutil.rmtree(folder, ignore_errors=True)
+                _RECOMPUTED.add(folder)
             if state(folder, config) != "done":
                 todo.append((config, folder))
     if not todo:
@@ -199,9 +207,10 @@ def load_model(name: str, scale: str, label: str, config: TrainConfig) -> dict:
             "digest": key(config), "folder": str(folder)}
 
 
-def training(params: dict, name: str, scale: str, jobs: int = 1, log=print) -> dict:
+def training(params: dict, name: str, scale: str, jobs: int = 1, log=print,
+             recompute: bool = False) -> dict:
     """The experiment runner: {label: load_model(...)} for every model, training what is
     missing or stale first."""
-    run_all({name: params}, scale, jobs, log)
+    run_all({name: params}, scale, jobs, log, recompute)
     return {label: load_model(name, scale, label, c)
             for label, c in model_configs(params).items()}
