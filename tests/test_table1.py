@@ -1,0 +1,225 @@
+"""Table 1's numbers (binomial standard errors, z-tests, bold decisions) and files, and Figures
+11 and 12, on small synthetic training results of the real structure (no training, no data)."""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from varprop.figures import fig11, fig12, table1
+
+DATASETS = {"train_shapeset": "shapeset", "train_mnist": "mnist",
+            "train_fashion": "fashion-mnist"}
+
+
+def fake_run(errors, *, dataset="mnist", status="finished", lr=0.1, eval_examples=None,
+             depth=5, width=32, eval_every=250, batch_size=10, digest="d"):
+    """One model's result dict as experiments.run gives it, with made-up test errors."""
+    errors = np.asarray(errors, dtype=float)
+    updates = eval_every * (len(errors) - 1)
+    done = updates
+    if status == "diverged":
+        finite = np.flatnonzero(np.isfinite(errors))
+        done = int(eval_every * finite[-1])
+        updates = done + 2 * eval_every
+    inputs = {"shapeset": 1024, "mnist": 784, "fashion-mnist": 784}[dataset]
+    outputs = 9 if dataset == "shapeset" else 10
+    config = {"dataset": dataset, "hidden": [width] * depth, "activation": "tanh",
+              "init": "standard", "lr": lr, "updates": updates, "batch_size": batch_size,
+              "eval_examples": eval_examples}
+    meta = {"config": config, "status": status, "updates_done": done,
+            "examples_seen": done * batch_size, "widths": [inputs] + [width] * depth + [outputs],
+            "wall_seconds": 1.0}
+    eval_updates = np.arange(len(errors)) * eval_every
+    arrays = {"eval_updates": eval_updates, "test_error": errors, "valid_error": errors + 0.01,
+              "test_cost": 2 * errors, "valid_cost": 2 * errors}
+    tuning = {"grid": [0.01, 0.1], "chosen_lr": lr, "budget_updates": eval_every,
+              "runs": [{"lr": g, "status": "finished", "valid_error": 0.5} for g in (0.01, 0.1)]}
+    return {"meta": meta, "arrays": arrays, "tuning": tuning, "config": None,
+            "digest": digest, "folder": "/nowhere"}
+
+
+def fake_results():
+    """{config: {model: run}}: Tanh N best on MNIST with Softsign N tied to it, Sigmoid far
+    worse; on Fashion-MNIST the lowest error belongs to a diverged Tanh."""
+    final = {"train_shapeset": {"Softsign": 0.17, "Softsign N": 0.16, "Tanh": 0.27,
+                                "Tanh N": 0.155, "Sigmoid": 0.83, "Sigmoid depth 4": 0.30},
+             "train_mnist": {"Softsign": 0.0164, "Softsign N": 0.0165, "Tanh": 0.0176,
+                             "Tanh N": 0.0164, "Sigmoid": 0.10},
+             "train_fashion": {"Softsign": 0.12, "Softsign N": 0.11, "Tanh": 0.05,
+                               "Tanh N": 0.105, "Sigmoid": 0.20}}
+    res = {}
+    for config, models in final.items():
+        res[config] = {}
+        for i, (m, e) in enumerate(models.items()):
+            errs = [0.9, 0.5, e + 0.02, e]
+            status = "finished"
+            if config == "train_fashion" and m == "Tanh":
+                errs = [0.9, 0.5, e, np.nan]            # diverged after its third evaluation
+                status = "diverged"
+            res[config][m] = fake_run(errs, dataset=DATASETS[config], status=status,
+                                      depth=4 if m.endswith("4") else 5,
+                                      lr=0.01 if m.startswith("Sigmoid") else 0.1,
+                                      eval_examples=1000 if config == "train_shapeset" else None,
+                                      digest=f"{config}-{i}")
+    return res
+
+
+# ------------------------------------------------------------------------------------------
+# Numbers
+
+def test_binomial_se_hand_values():
+    assert table1.binomial_se(0.1, 10_000) == pytest.approx(0.003, rel=1e-12)  # sqrt(.09/1e4)
+    assert table1.binomial_se(0.5, 100) == pytest.approx(0.05, rel=1e-12)
+    assert table1.binomial_se(0.0, 10) == 0.0
+    with pytest.raises(ValueError):
+        table1.binomial_se(0.1, 0)
+
+
+def test_z_test():
+    se = table1.binomial_se(0.1, 10_000)
+    z, p = table1.z_test(0.1, se, 0.1, se)
+    assert z == 0.0 and p == pytest.approx(1.0) and not p < table1.ALPHA
+    # 20 % vs 10 % on 10,000 examples each: z = 0.1 / sqrt(0.004² + 0.003²) = 20
+    z, p = table1.z_test(0.2, table1.binomial_se(0.2, 10_000), 0.1, se)
+    assert z == pytest.approx(20.0) and p < 1e-50 < table1.ALPHA
+    # the two-sided normal p-value: z = 1.959964 gives 0.05, z = 2.807034 gives 0.005
+    assert table1.z_test(1.959964, 1.0, 0.0, 0.0)[1] == pytest.approx(0.05, abs=1e-6)
+    assert table1.z_test(0.0, 0.6, 2.807034, 0.8)[1] == pytest.approx(0.005, abs=1e-6)
+    # 11 % vs 10 %: z ≈ 2.31, p ≈ 0.021, not significant at the paper's 0.005
+    z, p = table1.z_test(0.11, table1.binomial_se(0.11, 10_000), 0.1, se)
+    assert z == pytest.approx(2.3066, abs=1e-3) and 0.02 < p < 0.022
+
+
+def test_test_examples():
+    assert table1.test_examples({"dataset": "mnist", "eval_examples": None}) == 10_000
+    assert table1.test_examples({"dataset": "fashion-mnist", "eval_examples": None}) == 10_000
+    assert table1.test_examples({"dataset": "shapeset", "eval_examples": 1000}) == 1000
+    assert table1.test_examples({"dataset": "mnist", "eval_examples": 50_000}) == 10_000
+
+
+def cells(errors, n=10_000, diverged=()):
+    return {m: {"error": e, "se": table1.binomial_se(e, n), "diverged": m in diverged}
+            for m, e in errors.items()}
+
+
+def test_bold_set():
+    bold, tests = table1.bold_models(cells({"a": 0.10, "b": 0.10, "c": 0.105, "d": 0.20}))
+    assert "a" in bold and "b" in bold            # the best, and one tied with it
+    assert "c" in bold                            # z ≈ 1.17: not significantly higher
+    assert "d" not in bold and tests["d"][1] < table1.ALPHA
+    assert tests["a"] == (0.0, 1.0)
+    # a diverged model takes no part even with the lowest error
+    bold, tests = table1.bold_models(cells({"a": 0.10, "b": 0.02, "c": 0.2}, diverged={"b"}))
+    assert bold == {"a"} and "b" not in tests
+
+
+def test_table_numbers():
+    t = table1.table(fake_results())
+    assert [c["name"] for c in t["columns"]] == ["Shapeset-3×2", "MNIST", "Fashion-MNIST"]
+    assert t["models"] == ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
+    shapeset, mnist, fashion = t["columns"]
+    c = shapeset["cells"]["Tanh N"]
+    assert c["n"] == 1000 and c["error_pct"] == pytest.approx(15.5)
+    assert c["se_pct"] == pytest.approx(100 * math.sqrt(0.155 * 0.845 / 1000))
+    assert c["paper"] == 15.60 and shapeset["best"] == "Tanh N"
+    assert {m for m, c in shapeset["cells"].items() if c["bold"]} == {"Tanh N", "Softsign N",
+                                                                     "Softsign"}
+    assert mnist["cells"]["Sigmoid"]["n"] == 10_000
+    assert {m for m, c in mnist["cells"].items() if c["bold"]} == {
+        "Softsign", "Softsign N", "Tanh", "Tanh N"}
+    assert fashion["paper_column"] == "CIFAR-10"
+    assert fashion["cells"]["Tanh N"]["paper"] == 52.92
+    tanh = fashion["cells"]["Tanh"]
+    assert tanh["diverged"] and tanh["error"] == 0.05 and tanh["update"] == 500
+    assert not tanh["bold"] and fashion["best"] == "Tanh N"
+
+
+# ------------------------------------------------------------------------------------------
+# Files
+
+def _pdflatex():
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        if os.environ.get("VARPROP_REQUIRE_PDFLATEX") == "1":
+            pytest.fail("pdflatex is required here (VARPROP_REQUIRE_PDFLATEX=1) but not installed")
+        pytest.skip("pdflatex not installed (scripts/test.sh installs texlive-latex-base)")
+    return exe
+
+
+@pytest.fixture
+def written(tmp_path):
+    res = fake_results()
+    digests = table1.digests(res)
+    paths = table1.write(res, tmp_path, digests)
+    return tmp_path, paths, digests
+
+
+def test_write_markdown(written):
+    out, paths, digests = written
+    assert [p.name for p in paths] == ["table1.md", "table1.tex"]
+    assert not list(out.glob(".*part"))
+    md = (out / "table1.md").read_text(encoding="utf-8")
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    for m in table1.MODELS:
+        assert sum(r.startswith(f"| {m} |") for r in rows) == 2    # errors and rates tables
+    tanh_n = next(r for r in rows if r.startswith("| Tanh N |"))
+    assert "**15.50 ± 1.14**" in tanh_n and "15.60" in tanh_n and "52.92" in tanh_n
+    tanh = next(r for r in rows if r.startswith("| Tanh |"))
+    assert "5.00 ± 0.22 †" in tanh and "**5.00" not in tanh
+    assert "CIFAR-10 (paper; Fashion-MNIST stands in)" in md
+    assert "p = 0.005" in md
+    assert "Fashion-MNIST, Tanh: diverged" in md
+    assert all(d in md for d in digests)
+
+
+def test_write_latex_compiles(written):
+    out = written[0]
+    tex = (out / "table1.tex").read_text(encoding="utf-8")
+    assert r"\begin{tabular}" in tex and "booktabs" not in tex and r"\toprule" not in tex
+    assert r"\textbf{15.50$\,\pm\,$1.14}" in tex and r"$^\dagger$" in tex
+    assert tex.isascii()
+    exe = _pdflatex()
+    (out / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
+                                     "\\input{table1}\n\\end{document}\n")
+    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
+                         check=False, cwd=out, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (out / "wrapper.pdf").stat().st_size > 1000
+    assert "Overfull" not in run.stdout
+
+
+# ------------------------------------------------------------------------------------------
+# Figures 11 and 12
+
+def test_figure11_builds_and_orders_legend():
+    res = fake_results()["train_shapeset"]
+    assert fig11.by_final_error(res, fig11.MODELS) == [
+        "Sigmoid", "Sigmoid depth 4", "Tanh", "Softsign", "Softsign N", "Tanh N"]
+    fig = fig11.build(res)
+    assert isinstance(fig, Figure)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels[0].startswith("Sigmoid (lr 0.01): 83.0%")
+    assert labels[-1].startswith("Tanh N") and len(labels) == 6
+    assert "4 × 32" in fig._suptitle.get_text()
+    assert fig11.digests(res) == [res[m]["digest"] for m in fig11.MODELS]
+
+
+def test_figure12_builds():
+    all_res = fake_results()
+    res = {c: all_res[c] for c in fig12.CONFIG}
+    fig = fig12.build(res)
+    assert isinstance(fig, Figure)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titles[0].startswith("MNIST") and "stand-in for CIFAR-10" in titles[1]
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert len(labels) == 5
+    fashion = fig12.PANELS.index(("train_fashion", "Fashion-MNIST (stand-in for CIFAR-10)"))
+    labels = [ax for ax in fig.axes if ax.get_legend()][fashion].get_legend_handles_labels()[1]
+    assert labels[0].startswith("Tanh (lr 0.1): diverged (last 5.0%")     # diverged: first
+    assert len(fig12.digests(res)) == 10
