@@ -16,14 +16,15 @@ import time
 from pathlib import Path
 
 FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "J", "V", "T",
-           "TABLE1")
+           "TABLE1", "CLAIMS")
+TEXTS = ("TABLE1", "CLAIMS")   # written as text (Markdown, LaTeX) by the module's ``write``
 DEFAULT_OUT = Path("paper_figures")
 
 
 def module(fig_id: str):
     if fig_id not in FIGURES:
         raise ValueError(f"unknown figure {fig_id!r}; choose from: {', '.join(FIGURES)}")
-    name = fig_id.lower() if fig_id.startswith("TABLE") else f"fig{fig_id.lower()}"
+    name = fig_id.lower() if fig_id in TEXTS else f"fig{fig_id.lower()}"
     return importlib.import_module(f"{__name__}.{name}")
 
 

@@ -27,17 +27,22 @@ def figure(width, height) -> Figure:
     return Figure(figsize=(width, height), dpi=150, layout="constrained")
 
 
+def note(digests) -> str:
+    """The provenance line every output carries: package version and the digests drawn."""
+    return f"varprop {__version__}; results {' '.join(sorted(set(digests)))}"
+
+
 def save(fig: Figure, out_dir, stem: str, digests, formats=("png", "pdf")) -> list[Path]:
     """Write OUT_DIR/STEM.png and .pdf atomically; metadata records the digests of the results
     drawn and the package version."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    note = f"varprop {__version__}; results {' '.join(sorted(set(digests)))}"
+    stamp = note(digests)
     paths = []
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        meta = ({"Software": f"varprop {__version__}", "Description": note} if fmt == "png" else
-                {"Creator": f"varprop {__version__}", "Subject": note, "CreationDate": None})
+        meta = ({"Software": f"varprop {__version__}", "Description": stamp} if fmt == "png" else
+                {"Creator": f"varprop {__version__}", "Subject": stamp, "CreationDate": None})
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=meta)
         paths.append(path)

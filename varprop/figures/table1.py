@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..datasets.cache import write_bytes_atomic
+from . import style
 
 CONFIG = ("train_shapeset", "train_mnist", "train_fashion")
 MODELS = ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")     # the paper's row order
@@ -210,10 +210,6 @@ def _diverged_lines(t: dict) -> list[str]:
     return out
 
 
-def _footer(digests) -> str:
-    return f"varprop {__version__}; results {' '.join(sorted(set(digests)))}"
-
-
 BOLD_NOTE = ("Bold: per column the lowest error, and every model whose error is not "
              "significantly higher than it at p = 0.005 (two-sided z-test on the difference "
              "of two binomial proportions, z = (p1 − p2)/sqrt(se1² + se2²)), as in the paper.")
@@ -254,7 +250,7 @@ def markdown(res: dict, t: dict, digests=()) -> str:
     title = ("# Table 1 — test error (%) of 5-hidden-layer networks (\"N\": normalized "
              "initialisation)")
     parts = [title, "", *rows, "", *(f"- {n}" for n in notes), "",
-             "## Chosen learning rates", "", *lr_rows, "", f"<!-- {_footer(digests)} -->", ""]
+             "## Chosen learning rates", "", *lr_rows, "", f"<!-- {style.note(digests)} -->", ""]
     return "\n".join(parts)
 
 
@@ -269,7 +265,7 @@ def tex_escape(text: str) -> str:
 
 
 def latex(res: dict, t: dict, digests=()) -> str:
-    lines = [f"% Table 1 (varprop): test error (%) of 5-hidden-layer networks; {_footer(digests)}",
+    lines = [f"% Table 1 (varprop): test error (%) of 5-hidden-layer networks; {style.note(digests)}",
              "{% the table's size settings stay inside this group",
              r"\small\setlength{\tabcolsep}{3.5pt}\setlength{\parindent}{0pt}%",
              r"\begin{tabular}{l" + "rr" * len(t["columns"]) + "}", r"\hline"]

@@ -19,17 +19,6 @@ def layer_style(k: int) -> dict:
     return {"color": colour, "linestyle": dash, "marker": marker, "markersize": 3}
 
 
-def scale_facts(r) -> str:
-    """'5 x 250 units, 500,000 updates (5,000,000 examples), lr 0.03' of one model's run."""
-    m = r["meta"]
-    hidden = m["config"]["hidden"]
-    shape = (f"{len(hidden)} x {hidden[0]} units" if len(set(hidden)) == 1
-             else "-".join(map(str, hidden)) + " units")
-    stopped = "" if m["status"] == "finished" else f", {m['status']} at update {m['updates_done']:,}"
-    return (f"{shape}, {m['updates_done']:,} updates ({m['examples_seen']:,} examples), "
-            f"lr {m['config']['lr']:g}{stopped}")
-
-
 def common_facts(results, labels) -> str:
     """The facts of several models' runs in one line: data set, widths, updates, each model's
     learning rate (and where a run stopped early)."""

@@ -159,6 +159,7 @@ def _print(message):
 
 
 _RECOMPUTED: set[Path] = set()   # folders recomputed in this process (``recompute=True``)
+TRAINED: list[str] = []          # folders trained (or resumed) by run_all: tests read it
 
 
 def run_all(experiments: dict, scale: str, jobs: int = 1, log=print,
@@ -179,6 +180,7 @@ def run_all(experiments: dict, scale: str, jobs: int = 1, log=print,
                 todo.append((config, folder))
     if not todo:
         return
+    TRAINED.extend(str(f) for _, f in todo)
     log(f"training {len(todo)} model(s) at scale {scale} "
         f"({'in this process' if jobs == 1 else f'{jobs} processes, one thread each'})")
     # the longest first: a fair share between the processes
