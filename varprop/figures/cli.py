@@ -23,13 +23,22 @@ def _cmd_figures(args) -> int:
 def register(sub) -> None:
     from ..experiments import SCALES
 
-    f = sub.add_parser("figures", help="regenerate the paper's figures (cached experiments)",
+    f = sub.add_parser("figures", help="regenerate the paper's figures and Table 1",
                        description=(
                            "Run each figure's experiment config (simulations/*.toml) at a scale, "
                            "reusing cached results (keyed by a hash of config and code), and "
                            "write figureID.png and .pdf with the results' digests and the "
-                           "package version in their metadata."),
-                       epilog="example: varprop figures --scale smoke --only 6,7,8")
+                           "package version in their metadata; TABLE1 writes table1.md and "
+                           "table1.tex, CLAIMS claims.md (each claim of the paper, measured). "
+                           "The training-time figures (2-4, 9-12, T) and Table 1 first train "
+                           "their models (a learning-rate grid, then the chosen rate) into "
+                           "simulations/runs/SCALE/ ($VARPROP_RUNS overrides); stored runs are "
+                           "re-read, resumed when interrupted, recomputed when stale. Scales: "
+                           "smoke (minutes, CI), gallery (the committed results: about an hour "
+                           "and a half of two cores to recompute), paper (the paper's settings: "
+                           "weeks here)."),
+                       epilog=("examples: varprop figures --scale smoke --only 6,7,8; "
+                               "varprop figures --scale gallery --jobs 2"))
     f.add_argument("--scale", default="smoke", metavar="SCALE",
                    help=f"one of: {', '.join(SCALES)} (default: %(default)s)")
     f.add_argument("--only", default=None, metavar="IDS",
