@@ -223,3 +223,127 @@ def test_figure12_builds():
     labels = [ax for ax in fig.axes if ax.get_legend()][fashion].get_legend_handles_labels()[1]
     assert labels[0].startswith("Tanh (lr 0.1): diverged (last 5.0%")     # diverged: first
     assert len(fig12.digests(res)) == 10
+
+
+# ------------------------------------------------------------------------------------------
+# CIFAR-10, when its files are present (OPTIONAL = ("train_cifar10",))
+
+def with_cifar10():
+    """fake_results plus a "train_cifar10" entry (errors near the paper's CIFAR-10 values)."""
+    res = fake_results()
+    errors = {"Softsign": 0.56, "Softsign N": 0.54, "Tanh": 0.56, "Tanh N": 0.53,
+              "Sigmoid": 0.90}
+    res["train_cifar10"] = {}
+    for i, (m, e) in enumerate(errors.items()):
+        r = fake_run([0.9, 0.7, e + 0.02, e], lr=0.01 if m == "Sigmoid" else 0.1,
+                     digest=f"train_cifar10-{i}")
+        r["meta"]["config"]["dataset"] = "cifar-10"
+        r["meta"]["widths"][0] = 3072
+        res["train_cifar10"][m] = r
+    return res
+
+
+def test_table_with_cifar10(tmp_path):
+    assert table1.OPTIONAL == fig12.OPTIONAL == ("train_cifar10",)
+    assert table1.columns_of(fake_results()) == table1.COLUMNS       # absent: as before
+    res = with_cifar10()
+    t = table1.table(res)
+    assert [c["name"] for c in t["columns"]] == ["Shapeset-3×2", "MNIST", "Fashion-MNIST",
+                                                 "CIFAR-10"]
+    fashion, cifar10 = t["columns"][2:]
+    assert fashion["paper_column"] == cifar10["paper_column"] == "CIFAR-10"
+    c = cifar10["cells"]["Tanh N"]
+    assert c["paper"] == 52.92 and c["n"] == 10_000 and c["error_pct"] == pytest.approx(53.0)
+    assert cifar10["best"] == "Tanh N"
+    # 54 % vs 53 % on 10,000 examples: z ≈ 1.42, tied; 56 %: z ≈ 4.3, significantly worse
+    assert {m for m, c in cifar10["cells"].items() if c["bold"]} == {"Tanh N", "Softsign N"}
+    digests = table1.digests(res)
+    assert len(digests) == 20 and digests[-5:] == [f"train_cifar10-{i}" for i in range(5)]
+    table1.write(res, tmp_path, digests)
+    md = (tmp_path / "table1.md").read_text(encoding="utf-8")
+    head = next(line for line in md.splitlines() if line.startswith("| model | Shapeset"))
+    assert head.endswith("| CIFAR-10 (paper; Fashion-MNIST stands in) | CIFAR-10 (ours) | "
+                         "CIFAR-10 (paper) |")
+    tanh_n = next(r for r in md.splitlines() if r.startswith("| Tanh N |"))
+    assert tanh_n.endswith("| **53.00 ± 0.50** | 52.92 |")
+    assert table1.STAND_IN_NOTE in md and table1.CIFAR_NOTE in md
+    assert "CIFAR-10: hidden layers 5 × 32 units" in md
+    assert "| model | Shapeset-3×2 | MNIST | Fashion-MNIST | CIFAR-10 |" in md
+    tex = (tmp_path / "table1.tex").read_text(encoding="utf-8")
+    assert r"\begin{tabular}{lrrrrrrrr}" in tex and r"\multicolumn{2}{c}{CIFAR-10}" in tex
+    assert tex.isascii()
+    exe = _pdflatex()
+    (tmp_path / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
+                                          "\\input{table1}\n\\end{document}\n")
+    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
+                         check=False, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "Overfull" not in run.stdout          # four columns fit the page (\scriptsize)
+
+
+def test_figure12_with_cifar10():
+    res = {c: r for c, r in with_cifar10().items() if c != "train_shapeset"}
+    fig = fig12.build(res)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(titles) == 3 and len([ax for ax in fig.axes if ax.get_legend()]) == 3
+    assert titles[0].startswith("MNIST") and "stand-in for CIFAR-10" in titles[1]
+    assert titles[2].startswith("CIFAR-10\n")
+    assert fig.get_size_inches()[1] == pytest.approx(3 * fig12.PANEL_HEIGHT)
+    digests = fig12.digests(res)
+    assert len(digests) == 15 and sorted(digests[-5:]) == [f"train_cifar10-{i}" for i in range(5)]
+    without = {c: res[c] for c in fig12.CONFIG}
+    assert len(fig12.digests(without)) == 10
+    assert fig12.build(without).get_size_inches()[1] == pytest.approx(7.6)
+
+
+def test_data_present(tmp_path, monkeypatch):
+    from varprop.datasets import cache, cifar
+    from varprop.training import sweep
+
+    empty, data = tmp_path / "empty", tmp_path / "data"
+    empty.mkdir()
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))   # the data cache: no CIFAR
+    monkeypatch.setenv(cifar.ENV_VAR, str(empty))
+    assert not sweep.data_present({"dataset": "cifar-10"})
+    monkeypatch.delenv(cifar.ENV_VAR)
+    assert not sweep.data_present({"dataset": "cifar10"})
+    assert not sweep.data_present({"dataset": "cifar-10", "data_dir": str(empty)})
+    folder = data / cifar.FOLDER                # fixture batches in the release's format
+    folder.mkdir(parents=True)
+    for name in [f for files in cifar.SPLIT_FILES.values() for f in files]:
+        cifar.write_batch(folder / name, np.zeros((2, 3072), dtype=np.uint8), [0, 1])
+    assert sweep.data_present({"dataset": "cifar-10", "data_dir": str(data)})
+    monkeypatch.setenv(cifar.ENV_VAR, str(folder))
+    assert sweep.data_present({"dataset": "cifar-10"})
+    monkeypatch.setenv(cache.ENV_VAR, str(data))
+    monkeypatch.delenv(cifar.ENV_VAR)
+    assert sweep.data_present({"dataset": "cifar-10"})                  # in the data cache
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))
+    for name in ("mnist", "fashion-mnist", "shapeset"):
+        assert sweep.data_present({"dataset": name})
+
+
+def test_make_takes_cifar10_only_when_present(tmp_path, monkeypatch):
+    """figures.make: an OPTIONAL config is trained and passed to the module only when its data
+    are present (training and results replaced by the synthetic ones)."""
+    from varprop import experiments, figures
+    from varprop.datasets import cache, cifar
+    from varprop.training import sweep
+
+    trained = []
+    monkeypatch.setattr(sweep, "run_all", lambda exps, *a, **k: trained.append(sorted(exps)))
+    monkeypatch.setattr(experiments, "run", lambda name, *a, **k: (with_cifar10()[name],))
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))
+    monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
+    done = figures.make(["TABLE1", "12"], scale="smoke", out=tmp_path / "without",
+                        formats=("png",))
+    assert trained[-1] == ["train_fashion", "train_mnist", "train_shapeset"]
+    assert [len(d["digests"]) for d in done] == [15, 10]
+    assert "CIFAR-10 (ours)" not in (tmp_path / "without" / "table1.md").read_text()
+    for name in [f for files in cifar.SPLIT_FILES.values() for f in files]:
+        cifar.write_batch(tmp_path / name, np.zeros((2, 3072), dtype=np.uint8), [0, 1])
+    done = figures.make(["TABLE1", "12"], scale="smoke", out=tmp_path / "with",
+                        formats=("png",))
+    assert trained[-1] == ["train_cifar10", "train_fashion", "train_mnist", "train_shapeset"]
+    assert [len(d["digests"]) for d in done] == [20, 15]
+    assert "CIFAR-10 (ours)" in (tmp_path / "with" / "table1.md").read_text()

@@ -5,7 +5,9 @@
 from the results (figure modules never compute) and writes ``figureID.png`` and ``.pdf``.
 
 A module's ``CONFIG`` is one config name (``build`` gets its results) or a tuple of names
-(``build`` gets {name: results}). The training experiments of every figure asked for are
+(``build`` gets {name: results}); a module with a tuple may also name ``OPTIONAL`` configs,
+trained and included in its results only when their data are present (``sweep.data_present``:
+CIFAR-10's files). The training experiments of every figure asked for are
 trained first, together (``varprop.training.sweep``, ``jobs`` processes). Table 1 is a module
 with ``write(results, out)`` in place of ``build``: it writes Markdown and LaTeX.
 """
@@ -64,6 +66,10 @@ def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
     for _, m in mods:   # check every config before running anything
         for name in config_names(m):
             configs[name] = experiments.load_config(name, scale)
+        for name in getattr(m, "OPTIONAL", ()):   # only when its data are present
+            optional = experiments.load_config(name, scale)
+            if sweep.data_present(optional):
+                configs[name] = optional
     training = {n: {k: v for k, v in c.items() if k != "kind"} for n, c in configs.items()
                 if c["kind"] == experiments.TRAINING}
     sweep.run_all(training, scale, jobs, log=log or print, recompute=recompute)
@@ -71,12 +77,13 @@ def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
     from . import style
     for fig_id, mod in mods:
         t0 = time.perf_counter()
-        for name in config_names(mod):
+        names = config_names(mod) + tuple(n for n in getattr(mod, "OPTIONAL", ()) if n in configs)
+        for name in names:
             if name not in results:
                 results[name] = experiments.run(name, scale, log=log or print,
                                                 recompute=recompute)[0]
         res = (results[mod.CONFIG] if isinstance(mod.CONFIG, str) else
-               {n: results[n] for n in mod.CONFIG})
+               {n: results[n] for n in names})
         digests = mod.digests(res)
         if hasattr(mod, "write"):
             paths = mod.write(res, out, digests)

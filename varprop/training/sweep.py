@@ -95,6 +95,23 @@ def model_configs(params: dict) -> dict[str, TrainConfig]:
     return out
 
 
+def data_present(params: dict) -> bool:
+    """Whether a training experiment's data are here (params: the config's keys): for
+    CIFAR-10, which no registry ships, whether ``cifar.locate`` finds its batches (in
+    ``data_dir``, $VARPROP_CIFAR10 or the data cache); every other data set is always present
+    (fetched or generated when needed). Figures take their ``OPTIONAL`` configs only when True."""
+    from ..datasets import cifar
+    from ..datasets.cache import DataMissing
+    from ..datasets.interface import canonical_name
+    if canonical_name(params.get("dataset", "shapeset")) != "cifar-10":
+        return True
+    try:
+        cifar.locate(params.get("data_dir"))
+    except DataMissing:
+        return False
+    return True
+
+
 def key(config: TrainConfig) -> str:
     d = config.to_dict()
     for k in ("threads", "data_dir"):
