@@ -7,9 +7,10 @@ from the results (figure modules never compute) and writes ``figureID.png`` and 
 A module's ``CONFIG`` is one config name (``build`` gets its results) or a tuple of names
 (``build`` gets {name: results}); a module with a tuple may also name ``OPTIONAL`` configs,
 trained and included in its results only when their data are present (``sweep.data_present``:
-CIFAR-10's files). The training experiments of every figure asked for are
-trained first, together (``varprop.training.sweep``, ``jobs`` processes). Table 1 is a module
-with ``write(results, out)`` in place of ``build``: it writes Markdown and LaTeX.
+CIFAR-10's files). The training experiments of every figure asked for are trained first,
+together (``varprop.training.sweep``, ``jobs`` processes). Table 1 and the claims (TEXTS) are
+modules with ``write(results, out, digests)`` in place of ``build``: they write Markdown (and
+LaTeX).
 """
 from __future__ import annotations
 
