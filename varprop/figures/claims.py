@@ -87,13 +87,14 @@ def end_histograms(run) -> dict:
 
 
 def gradient_spread(run) -> dict:
-    """Figure 9: the ratio of the largest to the smallest layer's weight-gradient std, at the
-    start, at the end and its median over the monitor points; and top/bottom layer ratio."""
-    sd = run["arrays"]["weight_gradient_std"]          # (P, L)
+    """Figure 9: the ratio of the largest to the smallest hidden layer's weight-gradient std
+    (the weights into hidden layers, as drawn), at the start, at the end and its median over
+    the monitor points; and the top / first hidden layer ratio."""
+    sd = run["arrays"]["weight_gradient_std"][:, :-1]  # (P, L-1): W^0 .. W^{L-2}
     spread = sd.max(axis=1) / sd.min(axis=1)
     return {"start": float(spread[0]), "end": float(spread[-1]),
             "median": float(np.median(spread)),
-            "top_over_bottom_median": float(np.median(sd[:, -2] / sd[:, 0]))}
+            "top_over_bottom_median": float(np.median(sd[:, -1] / sd[:, 0]))}
 
 
 def theory_ratio(run) -> dict:

@@ -1,7 +1,8 @@
 """Figure 9: standard-deviation intervals of the weight gradients dC/dW^k (eq. 14's quantity,
 per example, all entries of layer k) during training, tanh with the standard (top) and the
 normalized (bottom) initialisation, on Shapeset. Each bar is ±1 std around 0 at a monitor
-point, the layers side by side. The paper: normalized keeps the layers' weight-gradient
+point (every other one when there are more than 30), the weights into each hidden layer side by
+side; the softmax layer's, an order of magnitude larger, are left out as in the paper. The paper: normalized keeps the layers' weight-gradient
 variances alike during training; standard gives smaller values for higher layers."""
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ def build(results):
     axes = fig.subplots(len(MODELS), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, (label, panel) in zip(axes, MODELS):
         a = results[label]["arrays"]
-        t = epochs(a["monitor_updates"])
-        sd = a["weight_gradient_std"]                     # (P, L): W^0 .. W^{L-1}
+        every = 2 if a["monitor_updates"].size > 30 else 1
+        t = epochs(a["monitor_updates"])[::every]
+        sd = a["weight_gradient_std"][::every, :-1]       # (P, L-1): W^0 .. W^{L-2}
         L = sd.shape[1]
         dt = (t[1] - t[0]) if t.size > 1 else 1.0
         for k in range(L):
             st = layer_style(k + 1)
-            x = t + (k - (L - 1) / 2) * 0.13 * dt
+            x = t + (k - (L - 1) / 2) * 0.15 * dt
             ax.vlines(x, -sd[:, k], sd[:, k], color=st["color"], linewidth=1.1,
                       linestyles=st["linestyle"], label=f"$W^{{{k}}}$ (into layer {k + 1})")
         ax.axhline(0, color="0.8", linewidth=0.5)
@@ -34,11 +36,12 @@ def build(results):
         ax.set_ylabel(r"$\pm$ std of $\partial C/\partial W^k$")
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         spread = np.nanmax(sd[-1]) / np.nanmin(sd[-1])
-        ax.text(0.01, 0.04, f"at the end: largest / smallest layer std = {spread:.2f}",
+        ax.text(0.01, 0.04, f"at the end: largest / smallest hidden layer's std = {spread:.2f}",
                 transform=ax.transAxes, fontsize=6)
     epoch_axis(axes[-1], True)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5),
+               frameon=False)
     fig.suptitle("Weight gradients during training (Figure 9)\n"
                  + common_facts(results, [m for m, _ in MODELS]), fontsize=8)
     return fig

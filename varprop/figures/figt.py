@@ -3,7 +3,8 @@ initialisation; during training weights and activations stop being independent).
 (rows) and quantity (columns), per layer, the measured variance on the monitor examples over
 training divided by the mean-field prediction (solid) and by the linear-regime prediction
 (dotted) for the network's current weight variances Var[W^k] and bias second moments
-(``training.monitors.theory_comparison``). 1 = the theory holds."""
+(``training.monitors.theory_comparison``). 1 = the theory holds. The axes stop at
+YLIM: the linear theory's ratios fall below it once weights grow past the linear regime."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,6 +14,7 @@ from . import style
 from .training import common_facts, epoch_axis, epochs, layer_style
 
 CONFIG = "train_shapeset"
+YLIM = (1e-4, 1e3)
 MODELS = ("Sigmoid", "Tanh", "Tanh N", "Softsign", "Softsign N")
 # (measured key, theory key suffix, first index drawn, column title). Lines are numbered by
 # layer j: the activations z^j (j = 1..L-1), the gradient w.r.t. layer j's pre-activation
@@ -47,6 +49,7 @@ def build(results):
                 ax.plot(t, lin[:, i], color=st["color"], linestyle=":", linewidth=0.9)
             ax.axhline(1.0, color="0.75", linewidth=0.6)
             ax.set_yscale("log")
+            ax.set_ylim(*YLIM)
             if row == 0:
                 ax.set_title(title)
             if col == 0:
@@ -59,7 +62,8 @@ def build(results):
                 Line2D([], [], color="black", linestyle=":", label="measured / linear")]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False,
                fontsize=6)
-    fig.suptitle("Trained networks vs theory for their current weight variances (Figure T)\n"
+    fig.suptitle("Trained networks vs theory for their current weight variances (Figure T; "
+                 f"axes clipped to {YLIM[0]:g}-{YLIM[1]:g})\n"
                  + common_facts(results, MODELS), fontsize=8)
     return fig
 
