@@ -203,7 +203,8 @@ def measure(results) -> list[tuple[str, str, str, str]]:
         ok = r["saturated"] and (r["recovered"] if r["depth"] == 4 else not r["recovered"])
         rows.append((claim, f"mean of the top hidden layer (saturated: < {SIGMOID_FLOOR})",
                      f"start {r['start']:.3f}, lowest {r['lowest']:.3f} at "
-                     f"{_epoch(r['lowest_at'])}, end {r['end']:.3f}", _verdict(ok)))
+                     f"{_epoch(r['lowest_at'])}, end {r['end']:.3f}",
+                     _verdict(ok, partly=r["saturated"])))   # partly: saturates, no recovery
     ep = saturation_epochs(shp["Tanh"])
     hit = [e for e in ep if e is not None]
     rows.append(("Fig. 3 (top): tanh layers saturate one after another, from layer 1 up",
@@ -223,8 +224,13 @@ def measure(results) -> list[tuple[str, str, str, str]]:
                  "fraction with |z| > 0.9 (tanh); |z| of the density's peak (softsign)",
                  f"tanh tail {_fmt(ht['tail'], '{:.2f}')}; softsign peak at "
                  f"{_fmt(hs['peak'], '{:.2f}')}",
-                 _verdict(ht["tail"][0] > ht["tail"][-1] and
-                          all(0.5 <= p <= 0.9 for p in hs["peak"]))))
+                 # holds: tanh's first layer saturates more than its top one, softsign's peaks
+                 # all in [0.5, 0.9]; partly: tanh's first layer mostly saturated, half of
+                 # softsign's peaks in [0.5, 0.95]
+                 _verdict(ht["tail"][0] > ht["tail"][-1] + 0.05 and
+                          all(0.5 <= p <= 0.9 for p in hs["peak"]),
+                          partly=ht["tail"][0] > 0.5 and
+                          2 * sum(0.5 <= p <= 0.95 for p in hs["peak"]) >= len(hs["peak"]))))
     gs, gn = gradient_spread(shp["Tanh"]), gradient_spread(shp["Tanh N"])
     rows.append(("Fig. 9: normalized init keeps the layers' weight-gradient spread alike during "
                  "training; standard gives smaller values for higher layers",
@@ -232,14 +238,19 @@ def measure(results) -> list[tuple[str, str, str, str]]:
                  "top / first hidden layer",
                  f"standard {gs['median']:.2f} (top/first {gs['top_over_bottom_median']:.2f}); "
                  f"normalized {gn['median']:.2f} (top/first {gn['top_over_bottom_median']:.2f})",
-                 _verdict(gn["median"] < gs["median"] and gs["top_over_bottom_median"] < 1)))
+                 _verdict(gn["median"] < gs["median"] and gs["top_over_bottom_median"] < 1,
+                          partly=gn["median"] < gs["median"])))
     en = saturation_epochs(shp["Tanh N"])
     rows.append(("Fig. 10: tanh with normalized init does not saturate layer by layer "
                  "(behaves like softsign)",
                  f"first epoch where a layer's 98th percentile of |z| passes {SATURATED}",
                  ", ".join(f"layer {k + 1}: " + ("never" if e is None else _epoch(e)[6:])
                            for k, e in enumerate(en)),
-                 _verdict(sum(e is not None for e in en) < max(1, len(hit)))))
+                 # holds: fewer tanh N layers saturate than tanh's; partly: its layers' end
+                 # std stays below tanh's (less saturated) though as many saturate
+                 _verdict(sum(e is not None for e in en) < max(1, len(hit)),
+                          partly=bool(shp["Tanh N"]["arrays"]["activation_std"][-1].mean() <
+                                      shp["Tanh"]["arrays"]["activation_std"][-1].mean()))))
     for r in error_claims(results):
         rows.append((f"Figs. 11–12 / Table 1 ({r['data']}): {r['claim']}",
                      f"final test error, {r['better']} vs {r['worse']}; z-test at p = "
