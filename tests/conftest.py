@@ -2,6 +2,7 @@
 SymPy's first derivation and Numba's compiles are not failures. VARPROP_HYPOTHESIS=random
 draws fresh examples (with --hypothesis-seed=N) for robustness runs outside CI."""
 import os
+import shutil
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -59,3 +60,14 @@ def smoke(tmp_path_factory):
                "results": results}
     finally:
         mp.undo()
+
+
+def pdflatex_path() -> str:
+    """pdflatex's path; the test is skipped without it, or fails where it is required
+    (VARPROP_REQUIRE_PDFLATEX=1, as scripts/test.sh sets)."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        if os.environ.get("VARPROP_REQUIRE_PDFLATEX") == "1":
+            pytest.fail("pdflatex is required here (VARPROP_REQUIRE_PDFLATEX=1) but not installed")
+        pytest.skip("pdflatex not installed (scripts/test.sh installs texlive-latex-base)")
+    return exe

@@ -1,10 +1,9 @@
 """derivations/ is the code's exact output, compiles with pdflatex, and carries the results."""
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from conftest import pdflatex_path
 
 from varprop import cli
 from varprop.symbolic import document
@@ -54,22 +53,13 @@ def test_check_names_a_stale_file(tmp_path, capsys):
     assert "fragments/compromise.tex" in err and "fragments/orphan.tex" in err
 
 
-def _pdflatex():
-    exe = shutil.which("pdflatex")
-    if exe is None:
-        if os.environ.get("VARPROP_REQUIRE_PDFLATEX") == "1":
-            pytest.fail("pdflatex is required here (VARPROP_REQUIRE_PDFLATEX=1) but not installed")
-        pytest.skip("pdflatex not installed (scripts/test.sh installs texlive-latex-base)")
-    return exe
-
-
 def _compile(exe, tex: Path, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex.name],
                           cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_main_document_and_an_input_fragment_compile(tmp_path):
-    exe = _pdflatex()
+    exe = pdflatex_path()
     shutil.copytree(DERIVATIONS, tmp_path / "d")
     run = _compile(exe, tmp_path / "d" / document.MAIN, tmp_path / "d")
     assert run.returncode == 0, run.stdout[-3000:]

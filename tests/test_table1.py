@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
+from conftest import pdflatex_path
 from matplotlib.figure import Figure
 
 from varprop.figures import fig11, fig12, table1
@@ -143,15 +142,6 @@ def test_table_numbers():
 # ------------------------------------------------------------------------------------------
 # Files
 
-def _pdflatex():
-    exe = shutil.which("pdflatex")
-    if exe is None:
-        if os.environ.get("VARPROP_REQUIRE_PDFLATEX") == "1":
-            pytest.fail("pdflatex is required here (VARPROP_REQUIRE_PDFLATEX=1) but not installed")
-        pytest.skip("pdflatex not installed (scripts/test.sh installs texlive-latex-base)")
-    return exe
-
-
 @pytest.fixture
 def written(tmp_path):
     res = fake_results()
@@ -184,7 +174,7 @@ def test_write_latex_compiles(written):
     assert r"\begin{tabular}" in tex and "booktabs" not in tex and r"\toprule" not in tex
     assert r"\textbf{15.50$\,\pm\,$1.14}" in tex and r"$^\dagger$" in tex
     assert tex.isascii()
-    exe = _pdflatex()
+    exe = pdflatex_path()
     (out / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
                                      "\\input{table1}\n\\end{document}\n")
     run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
@@ -272,7 +262,7 @@ def test_table_with_cifar10(tmp_path):
     tex = (tmp_path / "table1.tex").read_text(encoding="utf-8")
     assert r"\begin{tabular}{lrrrrrrrr}" in tex and r"\multicolumn{2}{c}{CIFAR-10}" in tex
     assert tex.isascii()
-    exe = _pdflatex()
+    exe = pdflatex_path()
     (tmp_path / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
                                           "\\input{table1}\n\\end{document}\n")
     run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
