@@ -263,9 +263,9 @@ def measure(results) -> list[tuple[str, str, str, str]]:
         rows.append((f"Sec. 4.3 / Fig. T ({label}): the analysis holds at initialisation "
                      "(during training it need not)",
                      "median over layers of measured / mean-field Var[z^k] (linear in brackets)",
-                     f"start {t['meanfield'][0]:.2f} ({t['linear'][0]:.2f}), end "
-                     f"{t['meanfield'][1]:.2f} ({t['linear'][1]:.2f}); end range "
-                     f"{_fmt(t['meanfield_range_end'], '{:.2f}')}",
+                     f"start {t['meanfield'][0]:.2f} ({t['linear'][0]:.2g}), end "
+                     f"{t['meanfield'][1]:.2f} ({t['linear'][1]:.2g}); end range "
+                     f"{_fmt(t['meanfield_range_end'], '{:.2g}')}",
                      # holds: the mean field within 25 % at the start (one network, 300 examples)
                      _verdict(abs(np.log(t["meanfield"][0])) < np.log(1.25))))
     return rows
