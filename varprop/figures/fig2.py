@@ -24,7 +24,8 @@ def build(results):
             st = layer_style(k)
             shift = (k - (len(layers) + 1) / 2) * 0.08 * dt   # bars side by side
             ax.errorbar(t + shift, a["activation_mean"][:, k - 1],
-                        yerr=a["activation_std"][:, k - 1], capsize=1.5, elinewidth=0.7, label=f"layer {k}", **st)
+                        yerr=a["activation_std"][:, k - 1], capsize=1.5, elinewidth=0.7,
+                        label=f"layer {k}", **st)
         ax.set_ylim(-0.05, 1.05)
         ax.set_ylabel("activation value $z$\n(mean ± std)")
         ax.set_title(f"{label.replace('Sigmoid depth 4', 'Sigmoid, depth 4')}"

@@ -2,8 +2,9 @@
 per example, all entries of layer k) during training, tanh with the standard (top) and the
 normalized (bottom) initialisation, on Shapeset. Each bar is ±1 std around 0 at a monitor
 point (every other one when there are more than 30), the weights into each hidden layer side by
-side; the softmax layer's, an order of magnitude larger, are left out as in the paper. The paper: normalized keeps the layers' weight-gradient
-variances alike during training; standard gives smaller values for higher layers."""
+side; the softmax layer's, an order of magnitude larger, are left out. The paper: normalized
+keeps the layers' weight-gradient variances alike during training; standard gives smaller
+values for higher layers."""
 from __future__ import annotations
 
 import numpy as np
