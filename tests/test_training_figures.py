@@ -28,7 +28,7 @@ def test_training_figures_and_table_written(smoke):
 
 def test_every_model_trained_once_and_reused(smoke):
     cifar = 5 if sweep.data_present({"dataset": "cifar-10"}) else 0   # when its files are here
-    assert smoke["trained_first"] == 16 + cifar   # 6 Shapeset, 5 MNIST, 5 Fashion-MNIST models
+    assert smoke["trained_first"] == 17 + cifar   # 7 Shapeset, 5 MNIST, 5 Fashion-MNIST models
     assert smoke["trained_second"] == 0       # the second run re-plots from the stored runs
 
 
@@ -39,7 +39,9 @@ def test_rate_chosen_on_validation_error_and_kept(smoke, name):
     cfg = E.load_config(name, "smoke")
     for label, r in smoke["results"][name].items():
         t = r["tuning"]
-        assert t["grid"] == cfg["lr_grid"] and t["budget_updates"] == cfg["tune_updates"]
+        own = r["config"].lr_grid          # the config's grid, or the model's own (a control)
+        assert t["grid"] == list(own) and t["budget_updates"] == cfg["tune_updates"]
+        assert own == tuple(cfg["lr_grid"]) or label == "Tanh at 0.03"
         finished = [run for run in t["runs"] if run["status"] == "finished"]
         best = min(finished, key=lambda run: (run["valid_error"], run["valid_cost"]))
         assert t["chosen_lr"] == best["lr"] == r["meta"]["config"]["lr"], label
@@ -135,6 +137,11 @@ def test_bad_training_experiment_named_in_one_line(runs):
         sweep.model_configs({**TINY, "widht": 3})
     with pytest.raises(ValueError, match=r"\[label, activation, init, depth\]"):
         sweep.model_configs({**TINY, "models": [["Tanh", "tanh", "standard"]]})
+    with pytest.raises(ValueError, match="model 'Tanh': unknown key.*'rate'.*valid keys"):
+        sweep.model_configs({**TINY, "models": [["Tanh", "tanh", "standard", 2, {"rate": 1}]]})
+    own = sweep.model_configs({**TINY, "models": [["Tanh", "tanh", "standard", 2,
+                                                    {"lr_grid": [0.5]}]]})["Tanh"]
+    assert own.lr_grid == (0.5,) and own.hidden == (8, 8)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         sweep.run_all({"tiny": TINY}, "smoke", jobs=0)
 

@@ -115,11 +115,16 @@ def error_claims(results) -> list[dict]:
     pairs = (("Tanh N", "Tanh", "normalized init helps tanh"),
              ("Softsign", "Tanh", "softsign beats tanh (standard init)"),
              ("Tanh N", "Sigmoid", "tanh N beats sigmoid"))
+    control = ("Tanh N", "Tanh at 0.03", "normalized init helps tanh at the same rate (control)")
     rows = []
     for name, ours, _paper in table1.COLUMNS:
         tab = {m: table1.cell(results[name][m]) for m in table1.MODELS}
         order = sorted(tab, key=lambda m: tab[m]["error"])
-        for better, worse, what in pairs:
+        extra = ()
+        if control[1] in results[name]:
+            tab[control[1]] = table1.cell(results[name][control[1]])
+            extra = (control,)
+        for better, worse, what in pairs + extra:
             a, b = tab[better], tab[worse]
             z, p = table1.z_test(b["error"], b["se"], a["error"], a["se"])
             rows.append({"data": ours, "claim": what, "better": better, "worse": worse,

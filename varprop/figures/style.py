@@ -16,7 +16,8 @@ RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize
       "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2}
 # one entry per series: (colour, linestyle, marker) distinguishable without colour
 SERIES = [("black", "-", "o"), ("0.45", "--", "s"), ("0.2", ":", "^"), ("0.6", "-.", "D"),
-          ("0.3", (0, (5, 1, 1, 1)), "v"), ("0.7", (0, (1, 1)), "x")]
+          ("0.3", (0, (5, 1, 1, 1)), "v"), ("0.7", (0, (1, 1)), "x"),
+          ("0.5", (0, (3, 1, 1, 1, 1, 1)), "P")]
 MEASURED = {"color": "0.55", "alpha": 0.9}
 THEORY = {"color": "black", "linestyle": "--", "linewidth": 1.3}
 

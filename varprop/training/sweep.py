@@ -2,8 +2,9 @@
 (2, 3, 4, 9, 10, 11, 12, T) and Table 1.
 
 A config (``simulations/train_*.toml``, ``kind = "training"``) names the models as
-``[label, activation, init, depth]``; every other key is a ``TrainConfig`` key shared by them
-(``width`` gives ``hidden = [width] * depth``). Each model, as in the paper (Section 3): its
+``[label, activation, init, depth]``, optionally with a fifth entry, a table of the model's own
+training keys; every other key is a ``TrainConfig`` key shared by them (``width`` gives
+``hidden = [width] * depth``). Each model, as in the paper (Section 3): its
 learning rate is chosen on validation error over ``lr_grid`` (``tuning.tune``, ``tune_updates``
 updates per rate), then it trains for ``updates`` updates at the chosen rate.
 
@@ -85,11 +86,17 @@ def model_configs(params: dict) -> dict[str, TrainConfig]:
                          f"valid keys: models, width, {', '.join(KEYS)}")
     out = {}
     for model in params["models"]:
-        if len(model) != 4:
-            raise ValueError(f"a model is [label, activation, init, depth], got {model!r}")
-        label, activation, init, depth = model
+        if len(model) not in (4, 5) or (len(model) == 5 and not isinstance(model[4], dict)):
+            raise ValueError("a model is [label, activation, init, depth] or [label, activation, "
+                             f"init, depth, {{key = value, ...}}], got {model!r}")
+        label, activation, init, depth = model[:4]
+        own = model[4] if len(model) == 5 else {}     # the model's own training keys
+        bad = sorted(set(own) - set(KEYS))
+        if bad:
+            raise ValueError(f"model {label!r}: unknown key(s) {', '.join(map(repr, bad))}; "
+                             f"valid keys: {', '.join(KEYS)}")
         out[label] = from_dict({**shared, "activation": activation, "init": init,
-                                "hidden": [int(params["width"])] * int(depth)})
+                                "hidden": [int(params["width"])] * int(depth), **own})
     if len({slug(lb) for lb in out}) != len(out):
         raise ValueError(f"model labels must differ in their letters and digits: {list(out)}")
     return out
