@@ -168,20 +168,26 @@ def test_write_markdown(written):
     assert all(d in md for d in digests)
 
 
+def compile_input(folder) -> str:
+    """Compile a minimal article that \\inputs FOLDER/table1.tex; returns pdflatex's log."""
+    (folder / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
+                                        "\\input{table1}\n\\end{document}\n")
+    run = subprocess.run([pdflatex_path(), "-interaction=nonstopmode", "-halt-on-error",
+                          "wrapper.tex"], check=False, cwd=folder, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return run.stdout
+
+
 def test_write_latex_compiles(written):
     out = written[0]
     tex = (out / "table1.tex").read_text(encoding="utf-8")
     assert r"\begin{tabular}" in tex and "booktabs" not in tex and r"\toprule" not in tex
     assert r"\textbf{15.50$\,\pm\,$1.14}" in tex and r"$^\dagger$" in tex
     assert tex.isascii()
-    exe = pdflatex_path()
-    (out / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
-                                     "\\input{table1}\n\\end{document}\n")
-    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
-                         check=False, cwd=out, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout[-3000:]
+    log = compile_input(out)
     assert (out / "wrapper.pdf").stat().st_size > 1000
-    assert "Overfull" not in run.stdout
+    assert "Overfull" not in log
 
 
 # ------------------------------------------------------------------------------------------
@@ -262,13 +268,7 @@ def test_table_with_cifar10(tmp_path):
     tex = (tmp_path / "table1.tex").read_text(encoding="utf-8")
     assert r"\begin{tabular}{lrrrrrrrr}" in tex and r"\multicolumn{2}{c}{CIFAR-10}" in tex
     assert tex.isascii()
-    exe = pdflatex_path()
-    (tmp_path / "wrapper.tex").write_text("\\documentclass{article}\\begin{document}\n"
-                                          "\\input{table1}\n\\end{document}\n")
-    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "wrapper.tex"],
-                         check=False, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert "Overfull" not in run.stdout          # four columns fit the page (\scriptsize)
+    assert "Overfull" not in compile_input(tmp_path)   # four columns fit the page (\scriptsize)
 
 
 def test_figure12_with_cifar10():

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.cache import atomic_path
+from ..experiments import fraction_within
 from . import style, table1
 from .training import EPOCH
 
@@ -55,11 +56,17 @@ def sigmoid_top_layer(runs) -> list[dict]:
     return rows
 
 
+def abs_p98(a) -> np.ndarray:
+    """(P, H) the 98th percentile of |z| per monitor point and hidden layer: the larger of the
+    98th percentile and minus the 2nd (the activations here are symmetric or positive)."""
+    return np.maximum(np.abs(a["activation_p98"]), np.abs(a["activation_p2"]))
+
+
 def saturation_epochs(run, level=SATURATED) -> list:
     """Per hidden layer, the first monitor update at which the 98th percentile of |z| passes
     ``level`` (None: never)."""
     a = run["arrays"]
-    p98 = np.maximum(np.abs(a["activation_p98"]), np.abs(a["activation_p2"]))   # (P, H)
+    p98 = abs_p98(a)
     out = []
     for k in range(p98.shape[1]):
         hit = np.flatnonzero(p98[:, k] >= level)
@@ -69,21 +76,20 @@ def saturation_epochs(run, level=SATURATED) -> list:
 
 def end_histograms(run) -> dict:
     """Figure 4: per hidden layer at the end of training, the fraction of activations with
-    |z| > 0.9 and the |z| where the density (folded onto |z|, |z| > 0.05) peaks."""
+    |z| > 0.9 and the |z| where the density (folded onto |z|, bins above 0.05) peaks. The bins are
+    the bounded activation's range, symmetric about 0."""
     a = run["arrays"]
-    edges = a["activation_edges"]
-    hist = a["activation_histogram"][-1]
-    tail, peak = [], []
-    for k in range(hist.shape[0]):
-        c = 0.5 * (edges[k, 1:] + edges[k, :-1])
-        w = np.diff(edges[k])
-        tail.append(float((hist[k] * w)[np.abs(c) > 0.9].sum()))
-        keep = np.abs(c) > 0.05
-        folded = {}
-        for ci, hi in zip(np.round(np.abs(c[keep]), 6), hist[k][keep]):
-            folded[ci] = folded.get(ci, 0.0) + hi
-        peak.append(float(max(folded, key=folded.get)))
-    return {"tail": tail, "peak": peak}
+    edges = a["activation_edges"]                          # (H, B+1)
+    hist = a["activation_histogram"][-1]                   # (H, B)
+    if not np.allclose(edges, -edges[:, ::-1]):
+        raise ValueError("end_histograms needs bins symmetric about 0 (tanh, softsign)")
+    inside = 1.0 - a["activation_out_of_range"][-1]        # the histogram's mass
+    tail = inside - fraction_within(hist, edges, 0.9)
+    c = 0.5 * (edges[:, 1:] + edges[:, :-1])
+    above = edges[:, :-1] > 0.05                           # bins wholly above |z| = 0.05
+    folded = np.where(above, hist + hist[:, ::-1], -np.inf)   # density of |z| (twice)
+    peak = c[np.arange(c.shape[0]), np.argmax(folded, axis=1)]
+    return {"tail": tail.tolist(), "peak": peak.tolist()}
 
 
 def gradient_spread(run) -> dict:
@@ -220,8 +226,9 @@ def measure(results) -> list[tuple[str, str, str, str]]:
                  ", ".join(f"layer {k + 1}: " + ("never" if e is None else _epoch(e)[6:])
                            for k, e in enumerate(ep)),
                  _verdict(bool(hit) and ep[0] is not None and hit == sorted(hit))))
-    p98 = lambda lb: np.maximum(np.abs(shp[lb]["arrays"]["activation_p98"][-1]),   # noqa: E731
-                                np.abs(shp[lb]["arrays"]["activation_p2"][-1]))
+    def p98(label):
+        return abs_p98(shp[label]["arrays"])[-1]
+
     rows.append(("Fig. 3 (bottom): softsign layers saturate less than tanh's, and together",
                  "98th percentile of |z| per layer at the end",
                  f"softsign {_fmt(p98('Softsign'), '{:.2f}')}; {std} {_fmt(p98(std), '{:.2f}')}",
