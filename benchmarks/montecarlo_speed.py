@@ -20,7 +20,8 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from varprop.kernels import passes
-from varprop.montecarlo import QUANTITIES, _pass
+from varprop.montecarlo import _pass
+from varprop.quantities import QUANTITIES
 from varprop.threads import thread_limits
 
 WIDTHS = [1024, 1000, 1000, 1000, 1000, 1000, 9]

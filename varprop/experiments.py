@@ -25,13 +25,11 @@ import numpy as np
 
 from . import __version__
 from .datasets.cache import atomic_path
+from .quantities import QUANTITIES, STAT_FIELDS
 
 CACHE_ENV = "VARPROP_CACHE"
 SCALES = ("smoke", "gallery", "paper")
 SIMULATIONS = Path(__file__).resolve().parent.parent / "simulations"
-QUANTITIES = ("preactivation", "activation", "backprop", "weight_gradient")
-STAT_FIELDS = ("mean", "mean_se", "variance", "variance_se", "p2", "p98", "histogram", "edges",
-               "out_of_range", "nonfinite")
 
 # Counts of runs actually computed in this process (a cache hit adds nothing): tests read it.
 COMPUTED: list[str] = []

@@ -23,10 +23,9 @@ from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme
 from .theory import meanfield_theory
 from .threads import thread_limits
+from .quantities import PERCENTILES, QUANTITIES
 from .validation import check_positive, check_widths
 
-QUANTITIES = ("preactivation", "activation", "backprop", "weight_gradient")
-PERCENTILES = (2.0, 98.0)
 
 
 @dataclass

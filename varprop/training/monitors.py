@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..montecarlo import PERCENTILES
+from ..quantities import EDGE_SDS, PERCENTILES
 from ..symbolic.activations import get_activation
 from ..theory import propagate, propagate_over_inputs
 from .network import Network, check_cost
 from .reference import backpropagate, forward, top_cost_and_gradient
 
-EDGE_SDS = 6.0       # unbounded histogram sides: the initial mean +- EDGE_SDS standard deviations
 THEORIES = ("linear", "meanfield")
 PREDICTED = ("activation_variance", "preactivation_variance", "backprop_variance",
              "weight_gradient_variance")
