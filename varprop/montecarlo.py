@@ -11,6 +11,7 @@ the input of W^i (z^0 = x); J^i = dz^{i+1}/dz^i for the hidden layers i = 0..L-2
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +82,35 @@ class Measurement:
         for k in ("jacobian_mean_sq", "jacobian_mean_sq_se", "jacobian_mean", "jacobian_mean_se"):
             out[k] = np.asarray(getattr(self, k)).tolist()
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class MeasureSpec:
+    """The validated arguments of one Monte-Carlo measurement (``measure_spec``), everything
+    a worker needs to sample any of its networks: small and picklable (no inputs, no weights).
+
+    scheme: the resolved initialisation (``init.resolve_scheme``); input_law: "normal",
+    "uniform" or "data" (inputs given to ``sample_networks``); var_x: Var[x], of the given
+    inputs' first ``samples`` rows when there are inputs; ranges: per quantity the final
+    histogram ranges, (L, 2) read-only float64 [lo, hi) per layer.
+    """
+
+    widths: tuple[int, ...]
+    activation: str
+    scheme: Scheme
+    networks: int
+    samples: int
+    seed: int
+    var_x: float
+    input_law: str
+    top: str
+    bias_variance: float
+    dtype: str
+    bins: int
+    ranges: dict = field(repr=False)
+    chunk: int = 500
+    jacobian_inputs: int = 0
+    weight_pairs: int = 32
 
 
 def _check_int(name, value, low):
@@ -230,34 +260,18 @@ def forward_backward(x, W, activation: str, *, labels=None, top_gradient=None, b
     return {"s": ss, "z": zs, "delta": deltas, "cost": cost if labels is not None else float("nan")}
 
 
-def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *,
-            law: str | None = None, networks: int = 16, samples: int = 1000, seed: int = 0,
-            var_x: float = 1.0, input_law: str = "normal", inputs=None, top: str = "softmax",
-            bias_variance: float = 0.0, dtype: str = "float64", bins: int = 200,
-            ranges: dict | None = None, chunk: int = 500, jacobian_inputs: int = 0,
-            weight_pairs: int = 32, blas_threads: int | None = None,
-            numba_threads: int | None = 1) -> Measurement:
-    """Monte-Carlo statistics of ``networks`` sampled networks on ``samples`` inputs each.
+def measure_spec(widths, activation: str = "tanh", init: str | Scheme = "standard", *,
+                 law: str | None = None, networks: int = 16, samples: int = 1000, seed: int = 0,
+                 var_x: float = 1.0, input_law: str = "normal", inputs=None,
+                 top: str = "softmax", bias_variance: float = 0.0, dtype: str = "float64",
+                 bins: int = 200, ranges: dict | None = None, chunk: int = 500,
+                 jacobian_inputs: int = 0, weight_pairs: int = 32) -> MeasureSpec:
+    """Validate ``measure``'s arguments (same meaning, same ValueErrors) into a MeasureSpec.
 
-    init/law: the scheme and (optionally) another law to draw it from; inputs: an optional
-    array (N, n_0) used instead of random inputs (each network sees ``samples`` rows of it);
-    top: "softmax" (softmax + NLL with uniformly random labels) or "injected" (i.i.d. N(0, 1)
-    gradients at the top pre-activation); jacobian_inputs: inputs per network whose layer
-    Jacobians are decomposed (SVD) for the mean singular value; weight_pairs: per layer,
-    a fixed random sample of weight_pairs x weight_pairs weights whose per-example gradients
-    fill the weight-gradient histogram (its moments use every weight).
-    blas_threads/numba_threads: thread counts (``varprop.threads``; None = all cores).
-    Same seed, same arguments, same BLAS threads: the same bits.
+    inputs: the optional (N, n_0) array is only checked here and read for Var[x] (the input
+    variance that sets the mean-field ranges); it is not stored, so pass the same array to
+    ``sample_networks``.
     """
-    # overflow is counted per layer by the kernels (``nonfinite``), not warned about
-    with thread_limits(blas_threads, numba_threads), np.errstate(over="ignore", invalid="ignore"):
-        return _measure(widths, activation, init, law, networks, samples, seed, var_x,
-                        input_law, inputs, top, bias_variance, dtype, bins, ranges, chunk,
-                        jacobian_inputs, weight_pairs)
-
-
-def _measure(widths, activation, init, law, networks, samples, seed, var_x, input_law, inputs,
-             top, bias_variance, dtype, bins, ranges, chunk, jacobian_inputs, weight_pairs):
     widths = check_widths(widths)
     get_activation(activation)
     scheme = resolve_scheme(init, law)
@@ -279,75 +293,206 @@ def _measure(widths, activation, init, law, networks, samples, seed, var_x, inpu
     if not np.isfinite(bias_variance) or bias_variance < 0:
         raise ValueError(f"bias_variance must be a non-negative number, got {bias_variance!r}")
     if inputs is not None:
-        inputs = np.asarray(inputs)
-        if inputs.ndim != 2 or inputs.shape[1] != widths[0] or inputs.shape[0] < samples:
-            raise ValueError(f"inputs must have shape (>= {samples}, {widths[0]}), got {inputs.shape}")
+        inputs = _check_inputs(inputs, samples, widths[0])
         var_x = float(inputs[:samples].var())
-    dt = np.dtype(dtype)
+        input_law = "data"
     L = len(widths) - 1
-    ranges = {**_default_ranges(widths, activation, scheme, var_x, top, bias_variance),
-              **(ranges or {})}
+    given = dict(ranges or {})
+    unknown = sorted(set(given) - set(QUANTITIES))
+    if unknown:
+        raise ValueError(f"unknown quantity {unknown[0]!r} in ranges; choose from: "
+                         f"{', '.join(QUANTITIES)}")
+    resolved = {}
+    for q, r in {**_default_ranges(widths, activation, scheme, var_x, top, bias_variance),
+                 **given}.items():
+        r = np.array(r, dtype=np.float64)                              # (L, 2): [lo, hi)
+        if r.shape != (L, 2):
+            raise ValueError(f"ranges[{q!r}] must have shape ({L}, 2), got {r.shape}")
+        r.setflags(write=False)
+        resolved[q] = r
+    return MeasureSpec(widths, activation, scheme, networks, samples, seed, var_x, input_law,
+                       top, bias_variance, dtype, bins, resolved, chunk, jacobian_inputs,
+                       weight_pairs)
 
-    mom = {q: np.zeros((networks, L, 4)) for q in QUANTITIES}
-    hist = {q: np.zeros((L, bins + 2), dtype=np.int64) for q in QUANTITIES}
-    jac_sq = np.zeros((networks, max(L - 1, 0)))
-    jac_sv = np.full((networks, max(L - 1, 0)), np.nan)
+
+def _check_inputs(inputs, samples, n0):
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 2 or inputs.shape[1] != n0 or inputs.shape[0] < samples:
+        raise ValueError(f"inputs must have shape (>= {samples}, {n0}), got {inputs.shape}")
+    return inputs
+
+
+def batches(networks: int, size: int) -> list[tuple[int, int]]:
+    """Split networks 0..networks-1 into consecutive ranges [first, stop) of at most ``size``
+    networks each, in network order: the batches ``sample_networks`` takes."""
+    networks = _check_int("networks", networks, 1)
+    size = _check_int("size", size, 1)
+    return [(a, min(a + size, networks)) for a in range(0, networks, size)]
+
+
+def sample_networks(spec: MeasureSpec, first: int, stop: int, inputs=None, *,
+                    blas_threads: int | None = 1, numba_threads: int | None = 1) -> dict:
+    """Sample networks r = first..stop-1 of ``spec`` and measure each: one pure task.
+
+    Network r draws everything (weights, biases, weight pairs, inputs, labels, top gradients)
+    from its own stream ``np.random.default_rng([seed, r])``, so a batch's result does not
+    depend on which other networks share its task. Runs under ``thread_limits(blas_threads,
+    numba_threads)`` (default one of each: one task per core). inputs: the (N, n_0) array given
+    to ``measure_spec``, or None for random inputs. Returns plain NumPy arrays, n = stop - first:
+
+    - ``networks`` (n,) int64: the network indices r;
+    - ``moments`` (n, Q, L, 4): per network, quantity (``QUANTITIES`` order) and layer, the
+      count, sum, sum of squares and non-finite count (``kernels.passes``);
+    - ``histograms`` (Q, L, bins + 2) int64: bin counts summed over the batch (then under- and
+      overflow);
+    - ``jacobian_mean_sq`` (n, L-1): mean squared singular value of J^i = dz^{i+1}/dz^i;
+    - ``jacobian_mean`` (n, L-1): mean singular value over the SVD'd inputs (NaN without any);
+    - ``cost`` (n,): summed NLL over the network's inputs (0 with the injected top).
+    """
+    if not isinstance(spec, MeasureSpec):
+        raise ValueError(f"spec must be a MeasureSpec (see measure_spec), got {type(spec).__name__}")
+    first = _check_int("first", first, 0)
+    stop = _check_int("stop", stop, first + 1)
+    if stop > spec.networks:
+        raise ValueError(f"stop must be <= networks = {spec.networks}, got {stop}")
+    if spec.input_law == "data":
+        if inputs is None:
+            raise ValueError("this spec was built from inputs: pass the same inputs array")
+        inputs = _check_inputs(inputs, spec.samples, spec.widths[0])
+    elif inputs is not None:
+        raise ValueError(f"this spec draws {spec.input_law} inputs: build it with inputs= to "
+                         "use given inputs")
+    # overflow is counted per layer by the kernels (``nonfinite``), not warned about
+    with thread_limits(blas_threads, numba_threads), np.errstate(over="ignore", invalid="ignore"):
+        rows = [_one_network(spec, r, inputs) for r in range(first, stop)]
+    hist = rows[0][1]
+    for row in rows[1:]:
+        hist = hist + row[1]                               # integer counts: any order, same sum
+    return {
+        "networks": np.arange(first, stop, dtype=np.int64),
+        "moments": np.stack([row[0] for row in rows]),
+        "histograms": hist,
+        "jacobian_mean_sq": np.stack([row[2] for row in rows]),
+        "jacobian_mean": np.stack([row[3] for row in rows]),
+        "cost": np.array([row[4] for row in rows], dtype=np.float64),
+    }
+
+
+def _one_network(spec, r, inputs):
+    """Network r: returns moments (Q, L, 4), histogram counts (Q, L, bins + 2), the Jacobian
+    rows (L-1,) x 2 and the summed cost."""
+    widths, L, dt, chunk = spec.widths, len(spec.widths) - 1, np.dtype(spec.dtype), spec.chunk
+    rng = np.random.default_rng([spec.seed, r])   # network r's own stream: explicit, reproducible
+    W = [sample_weights(rng, widths[k], widths[k + 1], spec.scheme, dt) for k in range(L)]
+    b = [(rng.normal(0.0, np.sqrt(spec.bias_variance), widths[k + 1]).astype(dt)
+          if spec.bias_variance > 0 else None) for k in range(L)]
+    col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]    # (n_{k+1},)
+    pairs = [(np.sort(rng.choice(widths[k], min(spec.weight_pairs, widths[k]), replace=False)),
+              np.sort(rng.choice(widths[k + 1], min(spec.weight_pairs, widths[k + 1]),
+                                 replace=False)))
+             for k in range(L)]
+    acc = {q: [passes.new_accumulator(spec.bins) for _ in range(L)] for q in QUANTITIES}
+    jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
+    svd_done = 0
+    svd_sum = np.zeros(max(L - 1, 0))
     cost = 0.0
+    sd_x = np.sqrt(spec.var_x)
+    for start in range(0, spec.samples, chunk):
+        rows = min(chunk, spec.samples - start)
+        if inputs is not None:
+            x = np.ascontiguousarray(inputs[start:start + rows], dtype=dt)
+        elif spec.input_law == "normal":
+            x = rng.normal(0.0, sd_x, (rows, widths[0])).astype(dt, copy=False)  # (rows, n_0)
+        else:
+            a = np.sqrt(3 * spec.var_x)
+            x = rng.uniform(-a, a, (rows, widths[0])).astype(dt, copy=False)
+        labels = rng.integers(0, widths[-1], rows)
+        top_delta = None if spec.top == "softmax" else (
+            lambda shape: rng.standard_normal(shape).astype(dt, copy=False))
+        _, zs, fps, _, c = _pass(x, W, b, spec.activation, labels, top_delta, acc, spec.ranges,
+                                 col_sq, jac, pairs)
+        cost += c
+        while svd_done < spec.jacobian_inputs and svd_done < rows:
+            for k in range(L - 1):
+                J = fps[k][svd_done][:, None] * W[k].T           # (n_{k+1}, n_k)
+                svd_sum[k] += np.linalg.svd(J.astype(np.float64), compute_uv=False).mean()
+            svd_done += 1
+    mom = np.array([[m.sum(0) for m, _ in acc[q]] for q in QUANTITIES])     # (Q, L, 4)
+    hist = np.array([[h.sum(0) for _, h in acc[q]] for q in QUANTITIES])    # (Q, L, bins + 2)
+    jac_sq = np.array([jac[k].sum(0)[0] / jac[k].sum(0)[1] / min(widths[k], widths[k + 1])
+                       for k in range(L - 1)], dtype=np.float64)           # (L-1,)
+    jac_sv = svd_sum / svd_done if svd_done else np.full(max(L - 1, 0), np.nan)
+    return mom, hist, jac_sq, jac_sv, float(cost)
 
-    for r in range(networks):
-        rng = np.random.default_rng([seed, r])   # network r's own stream: explicit, reproducible
-        W = [sample_weights(rng, widths[k], widths[k + 1], scheme, dt) for k in range(L)]
-        b = [(rng.normal(0.0, np.sqrt(bias_variance), widths[k + 1]).astype(dt)
-              if bias_variance > 0 else None) for k in range(L)]
-        col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]
-        pairs = [(np.sort(rng.choice(widths[k], min(weight_pairs, widths[k]), replace=False)),
-                  np.sort(rng.choice(widths[k + 1], min(weight_pairs, widths[k + 1]), replace=False)))
-                 for k in range(L)]
-        acc = {q: [passes.new_accumulator(bins) for _ in range(L)] for q in QUANTITIES}
-        jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
-        svd_done = 0
-        svd_sum = np.zeros(max(L - 1, 0))
-        for start in range(0, samples, chunk):
-            rows = min(chunk, samples - start)
-            if inputs is not None:
-                x = np.ascontiguousarray(inputs[start:start + rows], dtype=dt)
-            elif input_law == "normal":
-                x = rng.normal(0.0, np.sqrt(var_x), (rows, widths[0])).astype(dt)
-            else:
-                a = np.sqrt(3 * var_x)
-                x = rng.uniform(-a, a, (rows, widths[0])).astype(dt)
-            labels = rng.integers(0, widths[-1], rows)
-            top_delta = None if top == "softmax" else (
-                lambda shape, rng=rng: rng.standard_normal(shape).astype(dt))
-            _, zs, fps, _, c = _pass(x, W, b, activation, labels, top_delta, acc, ranges,
-                                     col_sq, jac, pairs)
-            cost += c
-            while svd_done < jacobian_inputs and svd_done < rows:
-                for k in range(L - 1):
-                    J = fps[k][svd_done][:, None] * W[k].T           # (n_{k+1}, n_k)
-                    svd_sum[k] += np.linalg.svd(J.astype(np.float64), compute_uv=False).mean()
-                svd_done += 1
-        for q in QUANTITIES:
-            for k in range(L):
-                m, h = acc[q][k]
-                mom[q][r, k] = m.sum(0)
-                hist[q][k] += h.sum(0)
-        for k in range(L - 1):
-            tr, cnt = jac[k].sum(0)
-            jac_sq[r, k] = tr / cnt / min(widths[k], widths[k + 1])
-        if svd_done:
-            jac_sv[r] = svd_sum / svd_done
 
-    stats = {q: _summarise(mom[q], hist[q], ranges[q]) for q in QUANTITIES}
-    se = (lambda a: a.std(0, ddof=1) / np.sqrt(len(a))) if networks > 1 else (
+def combine(spec: MeasureSpec, partials) -> Measurement:
+    """The Measurement of ``spec`` from ``sample_networks`` results given in network order that
+    together cover networks 0..R-1 exactly once.
+
+    Per-network rows are stacked, histogram counts (integers) added and the per-network costs
+    summed exactly (``math.fsum``), so the result is bit for bit the same however the networks
+    were batched. Standard errors are across the R networks (Section 4 of the module docstring).
+    """
+    if not isinstance(spec, MeasureSpec):
+        raise ValueError(f"spec must be a MeasureSpec (see measure_spec), got {type(spec).__name__}")
+    partials = list(partials)
+    if not partials:
+        raise ValueError("combine needs at least one partial result")
+    order = np.concatenate([np.asarray(p["networks"]) for p in partials])
+    if not np.array_equal(order, np.arange(spec.networks)):
+        raise ValueError(f"partials must cover networks 0..{spec.networks - 1} once each, in "
+                         f"order; got {order.tolist()}")
+    L, R = len(spec.widths) - 1, spec.networks
+    moments = np.concatenate([p["moments"] for p in partials])            # (R, Q, L, 4)
+    hist = partials[0]["histograms"].copy()                               # (Q, L, bins + 2)
+    for p in partials[1:]:
+        hist += p["histograms"]
+    jac_sq = np.concatenate([p["jacobian_mean_sq"] for p in partials])    # (R, L-1)
+    jac_sv = np.concatenate([p["jacobian_mean"] for p in partials])       # (R, L-1)
+    cost = math.fsum(np.concatenate([p["cost"] for p in partials]).tolist())
+
+    stats = {q: _summarise(moments[:, i], hist[i], spec.ranges[q])
+             for i, q in enumerate(QUANTITIES)}
+    se = (lambda a: a.std(0, ddof=1) / np.sqrt(len(a))) if R > 1 else (
         lambda a: np.full(a.shape[1], np.nan))
     sv_rows = jac_sv[~np.isnan(jac_sv).any(axis=1)] if L > 1 else jac_sv
+    scheme = spec.scheme
     return Measurement(
-        widths, activation, scheme.name, scheme.law, networks, samples, seed, var_x,
-        "data" if inputs is not None else input_law, top, bias_variance, dtype, stats,
+        spec.widths, spec.activation, scheme.name, scheme.law, R, spec.samples, spec.seed,
+        spec.var_x, spec.input_law, spec.top, spec.bias_variance, spec.dtype, stats,
         top_gradient_variance=float(stats["backprop"].variance[-1]),
         jacobian_mean_sq=jac_sq.mean(0), jacobian_mean_sq_se=se(jac_sq),
         jacobian_mean=sv_rows.mean(0) if len(sv_rows) else np.full(max(L - 1, 0), np.nan),
         jacobian_mean_se=se(sv_rows) if len(sv_rows) > 1 else np.full(max(L - 1, 0), np.nan),
-        jacobian_inputs=jacobian_inputs,
-        cost=cost / (networks * samples) if top == "softmax" else float("nan"), scheme=scheme)
+        jacobian_inputs=spec.jacobian_inputs,
+        cost=cost / (R * spec.samples) if spec.top == "softmax" else float("nan"), scheme=scheme)
+
+
+def measure(widths, activation: str = "tanh", init: str | Scheme = "standard", *,
+            law: str | None = None, networks: int = 16, samples: int = 1000, seed: int = 0,
+            var_x: float = 1.0, input_law: str = "normal", inputs=None, top: str = "softmax",
+            bias_variance: float = 0.0, dtype: str = "float64", bins: int = 200,
+            ranges: dict | None = None, chunk: int = 500, jacobian_inputs: int = 0,
+            weight_pairs: int = 32, blas_threads: int | None = None,
+            numba_threads: int | None = 1) -> Measurement:
+    """Monte-Carlo statistics of ``networks`` sampled networks on ``samples`` inputs each.
+
+    init/law: the scheme and (optionally) another law to draw it from; inputs: an optional
+    array (N, n_0) used instead of random inputs (each network sees ``samples`` rows of it);
+    top: "softmax" (softmax + NLL with uniformly random labels) or "injected" (i.i.d. N(0, 1)
+    gradients at the top pre-activation); jacobian_inputs: inputs per network whose layer
+    Jacobians are decomposed (SVD) for the mean singular value; weight_pairs: per layer,
+    a fixed random sample of weight_pairs x weight_pairs weights whose per-example gradients
+    fill the weight-gradient histogram (its moments use every weight).
+    blas_threads/numba_threads: thread counts (``varprop.threads``; None = all cores).
+    Same seed, same arguments, same BLAS threads: the same bits, however the networks are
+    split: this is ``combine(spec, [sample_networks(spec, 0, networks, inputs)])``, and any
+    batching of ``sample_networks`` over workers gives the same Measurement.
+    """
+    spec = measure_spec(widths, activation, init, law=law, networks=networks, samples=samples,
+                        seed=seed, var_x=var_x, input_law=input_law, inputs=inputs, top=top,
+                        bias_variance=bias_variance, dtype=dtype, bins=bins, ranges=ranges,
+                        chunk=chunk, jacobian_inputs=jacobian_inputs, weight_pairs=weight_pairs)
+    part = sample_networks(spec, 0, spec.networks, inputs, blas_threads=blas_threads,
+                           numba_threads=numba_threads)
+    return combine(spec, [part])

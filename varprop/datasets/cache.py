@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..files import _umask, atomic_path, write_bytes_atomic  # noqa: F401 (re-exported)
+
 ENV_VAR = "VARPROP_DATA"
 
 
@@ -45,34 +47,6 @@ def sha256_file(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds,
-    delete it otherwise."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes it private; an ordinary file is not
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_bytes_atomic(path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 flags; ``--report`` prints the trained-vs-theory table of a run."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def _report(format_report, meta, arrays) -> str:
 
 def _cmd_train(args) -> int:
     from .report import format_report
-    from .run import RESULTS_JSON, Diverged, read_results, stored_config, train
-    from .tuning import tune
+    from .run import PROVENANCE, RESULTS_JSON, Diverged, read_results, stored_config, train
+    from .tuning import successive_halving, trial_folder
 
     out = Path(args.out) if args.out else None
     stored = out is not None and (out / RESULTS_JSON).is_file()
@@ -58,19 +59,21 @@ def _cmd_train(args) -> int:
     log = (lambda msg: print(msg, file=sys.stderr))
     try:
         if config.lr_grid:
-            table = tune(config, out, quiet=args.quiet, log=log)
-            config = config.replace(lr=table["chosen_lr"])
-            log(f"chosen lr {config.lr:g} (lowest validation error after "
-                f"{config.tune_updates:,} updates); training {config.updates:,} updates")
-        meta, arrays = train(config, out, resume=args.resume, quiet=args.quiet, log=log)
+            # successive halving: the chosen rate's trial is the run (OUT/lr=RATE/)
+            table = successive_halving(config, out, quiet=args.quiet, log=log)
+            out = trial_folder(out, table["chosen_lr"])
+            meta, arrays = read_results(out)
+        else:
+            meta, arrays = train(config, out, resume=args.resume, quiet=args.quiet, log=log)
     except Diverged as exc:
-        print(f"varprop train: {exc}", file=sys.stderr)
+        print(f"varprop train: {exc} (in {out})", file=sys.stderr)
         return 3
     if args.report:
         print(_report(format_report, meta, arrays))
     last = -1
+    wall = json.loads((out / PROVENANCE).read_text())["wall_seconds"]
     print(f"{out}: {meta['updates_done']:,} updates ({meta['examples_seen']:,} examples) in "
-          f"{meta['wall_seconds']:.1f} s; test error {arrays['test_error'][last]:.2%}, "
+          f"{wall:.1f} s ({meta['status']}); test error {arrays['test_error'][last]:.2%}, "
           f"valid error {arrays['valid_error'][last]:.2%}", file=sys.stderr)
     return 0
 
@@ -126,10 +129,14 @@ def register(sub) -> None:
                         "depend on it)")
     t.add_argument("--data-dir", default=None, help="folder of MNIST / Fashion-MNIST / CIFAR-10")
     t.add_argument("--lr-grid", default=None, metavar="R1,R2,...",
-                   help="select the learning rate first: train each rate for --tune-updates "
-                        "updates, keep the lowest validation error")
+                   help="choose the learning rate by successive halving: every rate trains "
+                        "--tune-updates updates, the better half by validation error continues "
+                        "to twice that, and so on; the last rate left trains the full length "
+                        "in OUT/lr=RATE/ (the record: OUT/tuning.json)")
     t.add_argument("--tune-updates", type=int, default=None,
-                   help="updates per rate of --lr-grid (default: 100,000)")
+                   help="first budget of the halving (default: UPDATES / 2^ceil(log2 of the "
+                        "grid's size): 2 full runs' cost for 4 rates; UPDATES trains every rate "
+                        "the full length")
     t.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/DATASET-ACTIVATION-INIT-seedSEED)")
     t.add_argument("--resume", action="store_true",

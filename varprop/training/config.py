@@ -49,7 +49,8 @@ class TrainConfig:
     data_seed: int = 0                         # training stream / shuffling, Shapeset's sets
     dtype: str = "float32"
     lr_grid: tuple[float, ...] = ()            # learning-rate selection (``tuning``)
-    tune_updates: int = 100_000                # budget of each learning rate of the grid
+    tune_updates: int | None = None            # first budget of the halving (``tuning``; None:
+                                               # updates / 2^ceil(log2 len(lr_grid)))
     threads: int | None = None                 # threads of the step and of the monitors' BLAS
                                                # products (None: all cores)
     data_dir: str | None = None                # MNIST / Fashion-MNIST / CIFAR-10 folder
@@ -102,8 +103,10 @@ def check(c: TrainConfig) -> None:
     for h in c.hidden:
         _int("each hidden width", h)
     for name in ("batch_size", "updates", "monitor_every", "eval_every", "checkpoint_every",
-                 "monitor_examples", "bins", "tune_updates"):
+                 "monitor_examples", "bins"):
         _int(name, getattr(c, name))
+    if c.tune_updates is not None:
+        _int("tune_updates", c.tune_updates)
     for name in ("seed", "data_seed"):
         _int(name, getattr(c, name), lo=0)
     if c.eval_examples is not None:

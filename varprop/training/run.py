@@ -3,7 +3,8 @@
 Files in the run's folder (all written atomically: temporary file, then rename):
 
 - ``results.json``: metadata — the full config, widths, status (running / finished /
-  diverged), message, package version, git revision, updates done, wall time;
+  diverged), message, package version, updates done: the same bytes wherever the run went;
+- ``provenance.json``: where and how it ran — git revision, threads, wall time;
 - ``results.npz``: the arrays — monitor points (``monitor_updates``, the per-layer monitors
   and the theories' predictions for the network's current weight variances, stacked over
   points), evaluation points (``eval_updates``, ``valid_error``, ``valid_cost``,
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..datasets.cache import atomic_path
+from ..files import write_json, write_npz
 from ..theory import input_second_moments
 from ..threads import thread_limits
 from .config import TrainConfig, from_dict
@@ -37,6 +38,7 @@ from .network import Network, init_network
 from .sgd import SGDStep
 
 RESULTS_JSON, RESULTS_NPZ, CHECKPOINT = "results.json", "results.npz", "checkpoint.npz"
+PROVENANCE = "provenance.json"
 PREFETCH = 100        # minibatches drawn from the data stream at a time
 PROGRESS_EVERY = 100  # updates between progress-bar refreshes
 
@@ -101,16 +103,6 @@ def git_revision() -> str | None:
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def _write_npz(path: Path, arrays: dict) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def _write_json(path: Path, meta: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, default=float) + "\n")
 
 
 def read_results(out) -> tuple[dict, dict]:
@@ -196,8 +188,9 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             update = int(ck["update"])
             cost_sum, cost_count = float(ck["train_cost_sum"]), int(ck["train_cost_count"])
             series = _Series({k[2:]: v for k, v in ck.items() if k.startswith("r:")}, edge_keys)
-            meta = json.loads((out / RESULTS_JSON).read_text())
-            wall = float(meta.get("wall_seconds", 0.0))
+            prov = out / PROVENANCE
+            wall = float(json.loads(prov.read_text()).get("wall_seconds", 0.0)) \
+                if prov.is_file() else 0.0
             log_resume = f"resuming {out} at update {update:,}"
         else:
             net = init_network(widths, config.activation, config.init, config.law, config.dtype,
@@ -208,10 +201,11 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             log_resume = None
         edges = series.fixed
         meta = {"config": config.to_dict(), "widths": list(widths), "status": "running",
-                "message": "", "version": __version__, "git_revision": git_revision(),
+                "message": "", "version": __version__,
                 "updates_done": update, "examples_seen": update * config.batch_size,
-                "wall_seconds": wall, "keys": _documentation(monitors),
-                "threads": config.threads or os.cpu_count()}
+                "keys": _documentation(monitors)}
+        provenance = {"git_revision": git_revision(), "threads": config.threads or os.cpu_count(),
+                      "wall_seconds": wall}
         step = SGDStep(net, config.batch_size, config.cost)
 
         def observe():
@@ -234,24 +228,25 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
 
         def save(checkpoint=True):
             arrays = series.arrays()
-            meta.update(updates_done=update, examples_seen=update * config.batch_size,
-                        wall_seconds=wall + (time.perf_counter() - t0))
+            meta.update(updates_done=update, examples_seen=update * config.batch_size)
+            provenance.update(wall_seconds=wall + (time.perf_counter() - t0))
             if checkpoint:
                 bad = _first_nonfinite(net.weights + net.biases)
                 if bad is not None:
                     return bad
-                _write_npz(out / CHECKPOINT, {
+                write_npz(out / CHECKPOINT, {
                     **net.arrays(), "update": np.int64(update),
                     "train_cost_sum": np.float64(cost_sum), "train_cost_count": np.int64(cost_count),
                     **{f"r:{k}": v for k, v in arrays.items()}})
-            _write_npz(out / RESULTS_NPZ, arrays)
-            _write_json(out / RESULTS_JSON, meta)
+            write_npz(out / RESULTS_NPZ, arrays)
+            write_json(out / PROVENANCE, provenance)
+            write_json(out / RESULTS_JSON, meta)
             return None
 
         t0 = time.perf_counter()
         if log_resume and not quiet:
             log(log_resume)
-        if update == 0:
+        if update == 0 and not series.lists.get("monitor_updates"):   # not a resumed start
             last_valid = observe()
             save()
         else:
@@ -291,17 +286,16 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
                     if bad is not None:
                         raise Diverged(f"diverged by update {update:,}: non-finite weights or "
                                        f"biases in layer {bad % net.n_layers} "
-                                       f"(lr {config.lr:g}); the last good checkpoint is kept "
-                                       f"in {out}")
+                                       f"(lr {config.lr:g}); the last good checkpoint is kept")
         except Diverged as exc:
             bar.close()
             meta.update(status="diverged", message=str(exc))
-            _write_json(out / RESULTS_JSON, meta)
+            write_json(out / RESULTS_JSON, meta)
             raise
         bar.close()
         meta.update(status="finished", message="")
         save(checkpoint=False)
-        _write_json(out / RESULTS_JSON, meta)
+        write_json(out / RESULTS_JSON, meta)
     return read_results(out)
 
 
@@ -324,4 +318,4 @@ def _divergence_message(step: SGDStep, update: int, cost: float, config, out) ->
     where = (f"first non-finite pre-activation in layer {k} (s^{k})" if k is not None else
              "finite pre-activations: the softmax gave the label probability 0")
     return (f"diverged at update {update:,} (lr {config.lr:g}): the minibatch cost is {cost}; "
-            f"{where}; the last good checkpoint is kept in {out}")
+            f"{where}; the last good checkpoint is kept")
