@@ -1,5 +1,6 @@
-"""Table 1's numbers (binomial standard errors, z-tests, bold decisions) and files, and Figures
-11 and 12, on small synthetic training results of the real structure (no training, no data)."""
+"""Table 1's numbers as the table shows them (from varprop.summaries, whose measures
+tests/test_summaries.py checks by hand) and its files, and Figures 11 and 12, on small synthetic
+training results of the real structure (no training, no data)."""
 from __future__ import annotations
 
 import math
@@ -70,53 +71,7 @@ def fake_results():
 
 
 # ------------------------------------------------------------------------------------------
-# Numbers
-
-def test_binomial_se_hand_values():
-    assert table1.binomial_se(0.1, 10_000) == pytest.approx(0.003, rel=1e-12)  # sqrt(.09/1e4)
-    assert table1.binomial_se(0.5, 100) == pytest.approx(0.05, rel=1e-12)
-    assert table1.binomial_se(0.0, 10) == 0.0
-    with pytest.raises(ValueError):
-        table1.binomial_se(0.1, 0)
-
-
-def test_z_test():
-    se = table1.binomial_se(0.1, 10_000)
-    z, p = table1.z_test(0.1, se, 0.1, se)
-    assert z == 0.0 and p == pytest.approx(1.0) and not p < table1.ALPHA
-    # 20 % vs 10 % on 10,000 examples each: z = 0.1 / sqrt(0.004² + 0.003²) = 20
-    z, p = table1.z_test(0.2, table1.binomial_se(0.2, 10_000), 0.1, se)
-    assert z == pytest.approx(20.0) and p < 1e-50 < table1.ALPHA
-    # the two-sided normal p-value: z = 1.959964 gives 0.05, z = 2.807034 gives 0.005
-    assert table1.z_test(1.959964, 1.0, 0.0, 0.0)[1] == pytest.approx(0.05, abs=1e-6)
-    assert table1.z_test(0.0, 0.6, 2.807034, 0.8)[1] == pytest.approx(0.005, abs=1e-6)
-    # 11 % vs 10 %: z ≈ 2.31, p ≈ 0.021, not significant at the paper's 0.005
-    z, p = table1.z_test(0.11, table1.binomial_se(0.11, 10_000), 0.1, se)
-    assert z == pytest.approx(2.3066, abs=1e-3) and 0.02 < p < 0.022
-
-
-def test_test_examples():
-    assert table1.test_examples({"dataset": "mnist", "eval_examples": None}) == 10_000
-    assert table1.test_examples({"dataset": "fashion-mnist", "eval_examples": None}) == 10_000
-    assert table1.test_examples({"dataset": "shapeset", "eval_examples": 1000}) == 1000
-    assert table1.test_examples({"dataset": "mnist", "eval_examples": 50_000}) == 10_000
-
-
-def cells(errors, n=10_000, diverged=()):
-    return {m: {"error": e, "se": table1.binomial_se(e, n), "diverged": m in diverged}
-            for m, e in errors.items()}
-
-
-def test_bold_set():
-    bold, tests = table1.bold_models(cells({"a": 0.10, "b": 0.10, "c": 0.105, "d": 0.20}))
-    assert "a" in bold and "b" in bold            # the best, and one tied with it
-    assert "c" in bold                            # z ≈ 1.17: not significantly higher
-    assert "d" not in bold and tests["d"][1] < table1.ALPHA
-    assert tests["a"] == (0.0, 1.0)
-    # a diverged model takes no part even with the lowest error
-    bold, tests = table1.bold_models(cells({"a": 0.10, "b": 0.02, "c": 0.2}, diverged={"b"}))
-    assert bold == {"a"} and "b" not in tests
-
+# Numbers (binomial SE, z-test, bold set: tests/test_summaries.py)
 
 def test_table_numbers():
     t = table1.table(fake_results())

@@ -11,8 +11,9 @@ from collections import Counter
 
 import numpy as np
 
+from .. import summaries
 from . import style
-from .table1 import curve, final, scale_facts
+from .table1 import hidden_text
 
 CONFIG = "train_shapeset"
 MODELS = ("Sigmoid", "Sigmoid depth 4", "Tanh", "Tanh N", "Softsign", "Softsign N",
@@ -32,7 +33,7 @@ def by_final_error(results, labels) -> list[str]:
     """The labels from the highest final test error to the lowest (the paper's legend order);
     diverged models (whose final error is undefined) first, then models without any error."""
     def key(label):
-        f = final(results[label])
+        f = summaries.final_error(results[label])
         if f["diverged"]:
             return (0, 0.0)
         return (1, -f["error"]) if math.isfinite(f["error"]) else (2, 0.0)
@@ -41,7 +42,8 @@ def by_final_error(results, labels) -> list[str]:
 
 def x_unit(results, labels) -> tuple[float, str]:
     """(divisor, name) for the examples-seen axis: millions, thousands or plain."""
-    most = max(float(np.max(curve(results[lb])[0], initial=0.0)) for lb in labels)
+    most = max(float(np.max(summaries.test_error_curve(results[lb])[0], initial=0.0))
+               for lb in labels)
     if most >= 1e6:
         return 1e6, "millions of examples seen"
     if most >= 1e4:
@@ -55,8 +57,8 @@ def draw_errors(ax, results, labels, unit=None) -> None:
     div, name = unit or x_unit(results, labels)
     for label in by_final_error(results, labels):
         r = results[label]
-        x, err = curve(r)
-        f = final(r)
+        x, err = summaries.test_error_curve(r)
+        f = summaries.final_error(r)
         error = "no error" if not math.isfinite(f["error"]) else f"{100 * f['error']:.1f}%"
         text = (f"{label} (lr {f['lr']:g}): "
                 + (f"diverged (last {error}, ×)" if f["diverged"] else error))
@@ -83,8 +85,8 @@ def facts_line(results, labels, width: int = 130) -> str:
     """The scale facts of several models' runs, wrapped to lines of ``width`` characters:
     hidden layers (and the models that differ), updates, examples seen, test set size,
     learning-rate grid and tuning budget."""
-    f = scale_facts(results, labels)
-    hidden = f["hidden"]
+    f = summaries.scale_facts(results, labels)
+    hidden = {m: hidden_text(h) for m, h in f["hidden"].items()}
     common = Counter(hidden.values()).most_common(1)[0][0]
     parts = [f"hidden layers {common} units"]
     parts += [f"{m}: {h}" for m, h in hidden.items() if h != common]
@@ -100,7 +102,8 @@ def facts_line(results, labels, width: int = 130) -> str:
 
 
 def rates_line(results, labels) -> str:
-    return "chosen rates: " + ", ".join(f"{m} {final(results[m])['lr']:g}" for m in labels)
+    return "chosen rates: " + ", ".join(f"{m} {summaries.final_error(results[m])['lr']:g}"
+                                        for m in labels)
 
 
 def drawn(results) -> list[str]:

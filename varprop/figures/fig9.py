@@ -7,8 +7,8 @@ keeps the layers' weight-gradient variances alike during training; standard give
 values for higher layers."""
 from __future__ import annotations
 
-
-from . import claims, style
+from .. import summaries
+from . import style
 from .training import common_facts, epoch_axis, epochs, layer_style
 
 CONFIG = "train_shapeset"
@@ -37,7 +37,7 @@ def build(results):
         ax.set_title(panel)
         ax.set_ylabel(r"$\pm$ std of $\partial C/\partial W^k$")
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
-        spread = claims.gradient_spread(results[label])["end"]   # every point, not the drawn
+        spread = summaries.gradient_spread(results[label])["end"]   # every point, not the drawn
         ax.text(0.01, 0.04, f"at the end: largest / smallest hidden layer's std = {spread:.2f}",
                 transform=ax.transAxes, fontsize=6)
     epoch_axis(axes[-1], True)

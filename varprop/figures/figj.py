@@ -4,20 +4,11 @@ measured root-mean-square singular value beside the mean-field prediction of the
 (Section 4.2.2: normalized init keeps them near 1)."""
 from __future__ import annotations
 
-import numpy as np
-
+from .. import summaries
 from . import style
 
 CONFIG = "init_models"
 ACTIVATIONS = ("tanh", "softsign", "sigmoid")
-
-
-def series(res):
-    """(Jacobian numbers, mean sv, 2 SE, measured RMS sv, predicted RMS sv)."""
-    n = res["jacobian_mean"].size
-    j = np.arange(n)          # J^k = dz^{k+1}/dz^k, k = 0 (input → layer 1) .. L-2
-    return (j, res["jacobian_mean"], 2 * res["jacobian_mean_se"],
-            np.sqrt(res["jacobian_mean_sq"]), np.sqrt(res["meanfield.jacobian_mean_sq_singular"]))
 
 
 def build(results):
@@ -26,12 +17,15 @@ def build(results):
     for ax, act in zip(axes, ACTIVATIONS):
         for label, (colour, ls, marker) in ((act, style.SERIES[0]), (f"{act} N", style.SERIES[1])):
             name = "normalized" if label.endswith(" N") else "standard"
-            j, mean, se2, rms, pred = series(results[label])
-            ax.errorbar(j, mean, yerr=se2, color=colour, marker=marker, linestyle="none",
-                        markersize=4, capsize=2, label=f"{name}: mean singular value")
-            ax.plot(j, rms, color=colour, marker=marker, markerfacecolor="white",
+            sv = summaries.jacobian_singular_values(results[label])
+            j = sv["index"]       # J^k = dz^{k+1}/dz^k, k = 0 (input → layer 1) .. L-2
+            ax.errorbar(j, sv["mean"], yerr=2 * sv["mean_se"], color=colour, marker=marker,
+                        linestyle="none", markersize=4, capsize=2,
+                        label=f"{name}: mean singular value")
+            ax.plot(j, sv["rms"], color=colour, marker=marker, markerfacecolor="white",
                     linestyle="none", markersize=4, label=f"{name}: RMS singular value")
-            ax.plot(j, pred, color=colour, linestyle=ls, label=f"{name}: RMS, mean field")
+            ax.plot(j, sv["rms_meanfield"], color=colour, linestyle=ls,
+                    label=f"{name}: RMS, mean field")
         ax.axhline(1.0, color="0.8", linewidth=0.8)
         ax.set_title(act)
         ax.set_xlabel(r"Jacobian $\partial z^{k+1}/\partial z^{k}$, $k$")

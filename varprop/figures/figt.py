@@ -7,9 +7,9 @@ training divided by the mean-field prediction (solid) and by the linear-regime p
 YLIM: the linear theory's ratios fall below it once weights grow past the linear regime."""
 from __future__ import annotations
 
-import numpy as np
 from matplotlib.lines import Line2D
 
+from .. import summaries
 from . import style
 from .training import common_facts, epoch_axis, epochs, layer_style
 
@@ -26,13 +26,6 @@ COLUMNS = (("activation_variance", "activation_variance", 1, "Var[$z$] of hidden
             r"Var[$\partial C/\partial W$] of the weights into layer $j$"))
 
 
-def ratios(a, measured, theory, first):
-    """(P, K) measured / mean-field and measured / linear, layers first.. of the run's arrays."""
-    m = a[measured][:, first:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return m / a[f"meanfield_{theory}"][:, first:], m / a[f"linear_{theory}"][:, first:]
-
-
 def build(results):
     fig = style.figure(8.0, 1.75 * len(MODELS) + 1.2)
     axes = fig.subplots(len(MODELS), len(COLUMNS), sharex=True, squeeze=False)
@@ -41,7 +34,7 @@ def build(results):
         t = epochs(a["monitor_updates"])
         for col, (measured, theory, first, title) in enumerate(COLUMNS):
             ax = axes[row, col]
-            mf, lin = ratios(a, measured, theory, first)
+            mf, lin = summaries.theory_ratios(results[label], measured, theory, first)
             for i in range(mf.shape[1]):
                 st = layer_style(i + 1 if first == 0 else i + first)
                 ax.plot(t, mf[:, i], color=st["color"], linestyle="-", marker=st["marker"],

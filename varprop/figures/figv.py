@@ -3,8 +3,7 @@ gradients for the paper's five models at initialisation — linear-regime theory
 theory and Monte-Carlo (± 2 SE across networks) on one page."""
 from __future__ import annotations
 
-import numpy as np
-
+from .. import summaries
 from . import style
 
 CONFIG = "init_models"
@@ -15,15 +14,6 @@ COLUMNS = (("activation", "activation_variance", "Var[$z^k$] (hidden layer $k$)"
             r"Var[$\partial C/\partial W^k$]", 0))
 
 
-def series(res, quantity, field, first):
-    """(layer numbers, measured, 2 SE, linear, mean field) of one panel."""
-    L = len(res["meta"]["widths"]) - 1
-    idx = np.arange(first, L)
-    layer = idx if first == 1 else idx + 1
-    return (layer, res[f"{quantity}.variance"][idx], 2 * res[f"{quantity}.variance_se"][idx],
-            res[f"linear.{field}"][idx], res[f"meanfield.{field}"][idx])
-
-
 def build(results):
     fig = style.figure(8.0, 9.8)
     axes = fig.subplots(len(MODELS), len(COLUMNS), squeeze=False)
@@ -31,11 +21,11 @@ def build(results):
         res = results[model]
         for c, (q, field, title, first) in enumerate(COLUMNS):
             ax = axes[r, c]
-            layer, mc, se2, lin, mf = series(res, q, field, first)
+            layer, mc, se, lin, mf = summaries.variance_profile(res, q, field, first)
             ax.plot(layer, lin, color="0.5", linestyle=":", marker="s", markersize=3,
                     label="linear theory")
             ax.plot(layer, mf, color="black", linestyle="--", label="mean-field theory (each input's own q, averaged)")
-            ax.errorbar(layer, mc, yerr=se2, color="black", marker="o", markersize=3.5,
+            ax.errorbar(layer, mc, yerr=2 * se, color="black", marker="o", markersize=3.5,
                         linestyle="none", capsize=2, label="Monte-Carlo ± 2 SE")
             ax.set_yscale("log")
             ax.set_xticks(layer)

@@ -4,19 +4,18 @@ Fashion-MNIST (our stand-in for CIFAR-10), and on CIFAR-10 itself when its files
 the paper's value; per column the best model, and every model not significantly worse than it
 (p = 0.005, as in the paper), in bold.
 
-The numbers (errors, standard errors, z-tests, bold decisions) come from the pure functions
-``cell``, ``binomial_se``, ``z_test``, ``bold_models`` and ``table``; ``markdown`` and ``latex``
-only format what ``table`` returns. ``write`` puts OUT/table1.md and OUT/table1.tex (a base-LaTeX
-``tabular`` fragment for ``\\input``) in place atomically. The helpers ``final``, ``curve`` and
-``scale_facts`` are shared with Figures 11 and 12.
+The numbers (errors, standard errors, z-tests, bold decisions, scale facts) come from
+``varprop.summaries`` (``error_table``, ``scale_facts``), the same functions the claims and
+Figures 11 and 12 read; ``table`` puts them beside the paper's values, ``markdown`` and ``latex``
+only format. ``write`` puts OUT/table1.md and OUT/table1.tex (a base-LaTeX ``tabular`` fragment
+for ``\\input``) in place atomically.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-import numpy as np
-
+from .. import summaries
 from ..datasets.cache import write_bytes_atomic
 from . import style
 
@@ -30,7 +29,7 @@ STAND_IN = {"train_fashion": "CIFAR-10"}      # our column that replaces one of 
 # trained and shown only when CIFAR-10's files are present (no registry ships them)
 OPTIONAL = ("train_cifar10",)
 CIFAR_COLUMN = ("train_cifar10", "CIFAR-10", "CIFAR-10")
-ALPHA = 0.005                                 # the paper's significance level
+ALPHA = summaries.ALPHA                       # the paper's significance level
 
 # The paper's Table 1, test error (%), copied from PAPER.md (Small-ImageNet is not obtainable
 # here, so it has no column of ours).
@@ -48,73 +47,7 @@ DIVERGED_MARK = "†"
 
 
 # --------------------------------------------------------------------------------------------
-# Numbers (pure functions)
-
-def binomial_se(p: float, n: int) -> float:
-    """Standard error sqrt(p(1 − p)/n) of an error rate p measured on n examples."""
-    if n <= 0:
-        raise ValueError(f"need at least one example, got n = {n}")
-    return math.sqrt(p * (1.0 - p) / n)
-
-
-def z_test(p1: float, se1: float, p2: float, se2: float) -> tuple[float, float]:
-    """(z, two-sided p-value) of the difference of two binomial proportions,
-    z = (p1 − p2)/sqrt(se1² + se2²), under the normal approximation."""
-    s = math.hypot(se1, se2)
-    if s == 0.0:
-        return (0.0, 1.0) if p1 == p2 else (math.copysign(math.inf, p1 - p2), 0.0)
-    z = (p1 - p2) / s
-    return z, math.erfc(abs(z) / math.sqrt(2.0))
-
-
-def test_examples(config: dict) -> int:
-    """How many test examples a run's test error is measured on: ``eval_examples`` when set
-    (the first ones of the test set), else the data set's whole test set."""
-    from ..datasets.interface import describe
-    size = describe(config["dataset"])["sizes"]["test"]
-    n = config.get("eval_examples")
-    return size if n is None else min(int(n), size)
-
-
-def final(r) -> dict:
-    """One model's final test error: {"error" (rate; the last finite one), "n", "se",
-    "update" (of that evaluation), "diverged", "lr"}. NaN error when there is none."""
-    meta = r["meta"]
-    err = np.asarray(r["arrays"]["test_error"], dtype=float)
-    upd = np.asarray(r["arrays"]["eval_updates"])
-    ok = np.flatnonzero(np.isfinite(err))
-    n = test_examples(meta["config"])
-    if len(ok):
-        p, at = float(err[ok[-1]]), int(upd[ok[-1]])
-        se = binomial_se(p, n)
-    else:
-        p = se = math.nan
-        at = None
-    return {"error": p, "se": se, "n": n, "update": at,
-            "diverged": meta["status"] == "diverged", "lr": r["tuning"]["chosen_lr"]}
-
-
-def cell(r) -> dict:
-    """``final`` in per cent: adds "error_pct" and "se_pct"."""
-    f = final(r)
-    return {**f, "error_pct": 100 * f["error"], "se_pct": 100 * f["se"]}
-
-
-def bold_models(cells: dict, alpha: float = ALPHA) -> tuple[set, dict]:
-    """(bold set, {model: (z, p) against the best}) of one column: the best model (the lowest
-    error of the models that did not diverge) and every model whose error is not significantly
-    higher than the best's (two-sided z-test, p ≥ alpha). Diverged models and models without an
-    error take no part (never bold)."""
-    eligible = {m: c for m, c in cells.items()
-                if not c["diverged"] and math.isfinite(c["error"])}
-    if not eligible:
-        return set(), {}
-    best = min(eligible, key=lambda m: eligible[m]["error"])
-    b = eligible[best]
-    tests = {m: z_test(c["error"], c["se"], b["error"], b["se"]) for m, c in eligible.items()}
-    bold = {m for m, (_, p) in tests.items() if m == best or p >= alpha}
-    return bold, tests
-
+# The table's numbers, from varprop.summaries
 
 def columns_of(res: dict) -> tuple:
     """The table's columns for these results: COLUMNS, then CIFAR-10's when it was trained."""
@@ -122,61 +55,31 @@ def columns_of(res: dict) -> tuple:
 
 
 def table(res: dict, models=MODELS, columns=None, alpha: float = ALPHA) -> dict:
-    """The whole table's numbers: {"columns": [{"config", "name", "paper_column", "best",
-    "cells": {model: cell + "bold", "z", "p", "paper"}}], "models": models}; ``columns``
+    """The whole table: {"columns": [{"config", "name", "paper_column", "best", "cells":
+    {model: summaries.error_table's cell + "paper"}}], "models", "alpha"}; ``columns``
     (config, name, paper column) defaults to ``columns_of(res)``."""
     columns = columns_of(res) if columns is None else columns
+    numbers = summaries.error_table(res, [config for config, _, _ in columns], models, alpha)
     cols = []
     for config, name, paper_col in columns:
-        cells = {m: cell(res[config][m]) for m in models}
-        bold, tests = bold_models(cells, alpha)
-        for m, c in cells.items():
-            z, p = tests.get(m, (math.nan, math.nan))
-            c.update(bold=m in bold, z=z, p=p, paper=PAPER[paper_col][m])
-        eligible = [m for m in models if m in tests]
-        best = min(eligible, key=lambda m: cells[m]["error"]) if eligible else None
+        col = numbers[config]
+        cells = {m: {**c, "paper": PAPER[paper_col][m]} for m, c in col["cells"].items()}
         cols.append({"config": config, "name": name, "paper_column": paper_col,
-                     "best": best, "cells": cells})
+                     "best": col["best"], "cells": cells})
     return {"columns": cols, "models": tuple(models), "alpha": alpha}
-
-
-def hidden_text(widths) -> str:
-    """Hidden widths of a run: '5 × 32' when all alike, else '32-64-32'."""
-    hidden = list(widths)[1:-1]
-    if hidden and len(set(hidden)) == 1:
-        return f"{len(hidden)} × {hidden[0]}"
-    return "-".join(map(str, hidden))
-
-
-def scale_facts(res_of_config: dict, models=None) -> dict:
-    """Facts of one config's runs: {"dataset", "hidden" (per model), "updates" (planned),
-    "batch_size", "examples" (planned), "n_test", "grid", "tune_updates", "done" ({model:
-    (updates done, examples seen)} for runs that stopped short)}."""
-    models = list(res_of_config) if models is None else list(models)
-    first = res_of_config[models[0]]
-    c = first["meta"]["config"]
-    done = {}
-    for m in models:
-        meta = res_of_config[m]["meta"]
-        if meta["updates_done"] != meta["config"]["updates"]:
-            done[m] = (meta["updates_done"], meta["examples_seen"])
-    return {"dataset": c["dataset"],
-            "hidden": {m: hidden_text(res_of_config[m]["meta"]["widths"]) for m in models},
-            "updates": c["updates"], "batch_size": c["batch_size"],
-            "examples": c["updates"] * c["batch_size"], "n_test": test_examples(c),
-            "grid": list(first["tuning"]["grid"]),
-            "tune_updates": first["tuning"]["budget_updates"], "done": done}
-
-
-def curve(r, per: str = "examples") -> tuple[np.ndarray, np.ndarray]:
-    """(x, test error %) of one run; x is examples seen (``per="examples"``) or updates."""
-    upd = np.asarray(r["arrays"]["eval_updates"], dtype=float)
-    x = upd * r["meta"]["config"]["batch_size"] if per == "examples" else upd
-    return x, 100 * np.asarray(r["arrays"]["test_error"], dtype=float)
 
 
 # --------------------------------------------------------------------------------------------
 # Formatting
+
+def hidden_text(widths) -> str:
+    """A run's hidden layers' widths (``summaries.scale_facts``' "hidden") as text: '5 × 32'
+    when all alike, else '32-64-32'."""
+    hidden = list(widths)
+    if hidden and len(set(hidden)) == 1:
+        return f"{len(hidden)} × {hidden[0]}"
+    return "-".join(map(str, hidden))
+
 
 def _num(x: float) -> str:
     return "—" if not math.isfinite(x) else f"{x:.2f}"
@@ -187,17 +90,18 @@ def _rate(x: float) -> str:
 
 
 def _hidden_summary(facts: dict) -> str:
-    kinds = sorted(set(facts["hidden"].values()))
+    hidden = {m: hidden_text(h) for m, h in facts["hidden"].items()}
+    kinds = sorted(set(hidden.values()))
     if len(kinds) == 1:
         return kinds[0]
-    return ", ".join(f"{m} {h}" for m, h in facts["hidden"].items())
+    return ", ".join(f"{m} {h}" for m, h in hidden.items())
 
 
 def _scale_lines(res: dict, t: dict) -> list[str]:
     """One plain-text line per data set: widths, updates, examples, test size, rate grid."""
     lines = []
     for col in t["columns"]:
-        f = scale_facts(res[col["config"]], t["models"])
+        f = summaries.scale_facts(res[col["config"]], t["models"])
         line = (f"{col['name']}: hidden layers {_hidden_summary(f)} units; "
                 f"{f['updates']:,} updates of minibatches of {f['batch_size']} "
                 f"({f['examples']:,} examples seen); test error on n = {f['n_test']:,} test "
