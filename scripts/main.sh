@@ -14,10 +14,10 @@ for init in standard normalized; do
 done
 
 # Every figure, Table 1 and the claims' numbers (paper_figures/claims.md) at the gallery scale.
-# The training runs behind Figures 2-4 and 9-12, T and Table 1 are committed
-# (simulations/runs/gallery/): they are re-read, and recomputed only when missing or stale (their
-# config or the code behind them changed: hours; two processes of one thread each). The
-# figures at initialisation are computed into .varprop-cache/ (about 3 minutes the first time).
-# `varprop figures --recompute` recomputes everything; `--scale smoke` is the quick check.
+# The results behind them are committed (simulations/runs/gallery/: the training runs and the
+# results at initialisation): they are re-read, and recomputed only when missing or stale
+# (their config or the code behind them changed: about 45 minutes; a local Dask cluster of two
+# workers of one thread each). `varprop figures --recompute` recomputes everything;
+# `--scale smoke` is the quick check, `--scale paper --plan` the paper scale's cost.
 echo
 varprop figures --scale gallery --jobs 2

@@ -31,35 +31,23 @@ TRAINING_CONFIGS = ("train_shapeset", "train_mnist", "train_fashion")
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
-    """Every figure and Table 1 at smoke scale into a fresh cache and runs folder (the
-    training-time figures train their 16 models); then a second run from the cache."""
-    from varprop import experiments as E
-    from varprop import figures
-    from varprop.training import sweep
+    """Every figure and Table 1 at smoke scale into a fresh results store, on a local Dask
+    cluster of two workers (the training-time figures train their 16 models); then a second
+    run that only re-reads the store."""
+    from varprop import engine, figures
 
-    cache = tmp_path_factory.mktemp("cache")
-    runs = tmp_path_factory.mktemp("runs")
+    root = tmp_path_factory.mktemp("store")
     out = tmp_path_factory.mktemp("figures")
-    mp = pytest.MonkeyPatch()
-    mp.setenv(E.CACHE_ENV, str(cache))
-    mp.setenv(sweep.RUNS_ENV, str(runs))
-    try:
-        before, trained = len(E.COMPUTED), len(sweep.TRAINED)
-        first = figures.make(None, scale="smoke", out=out, log=lambda m: None)
-        computed_first = len(E.COMPUTED) - before
-        trained_first = len(sweep.TRAINED) - trained
-        second = figures.make(None, scale="smoke", out=tmp_path_factory.mktemp("again"),
-                              formats=("png",), log=lambda m: None)
-        computed_second = len(E.COMPUTED) - before - computed_first
-        trained_second = len(sweep.TRAINED) - trained - trained_first
-        names = ("init_tanh", "init_models", "cost_surface", *TRAINING_CONFIGS)
-        results = {name: E.run(name, "smoke", log=lambda m: None)[0] for name in names}
-        yield {"out": out, "cache": cache, "runs": runs, "first": first, "second": second,
-               "computed_first": computed_first, "computed_second": computed_second,
-               "trained_first": trained_first, "trained_second": trained_second,
-               "results": results}
-    finally:
-        mp.undo()
+    quiet = lambda m: None   # noqa: E731
+    first = figures.make(None, scale="smoke", out=out, log=quiet, jobs=2, store_root=root)
+    tasks_first = engine.TASKS_RUN[-1]
+    second = figures.make(None, scale="smoke", out=tmp_path_factory.mktemp("again"),
+                          formats=("png",), log=quiet, store_root=root)
+    tasks_second = engine.TASKS_RUN[-1]
+    names = ("init_tanh", "init_models", "cost_surface", *TRAINING_CONFIGS)
+    results = {name: engine.load(name, "smoke", root) for name in names}
+    yield {"out": out, "runs": root, "first": first, "second": second,
+           "tasks_first": tasks_first, "tasks_second": tasks_second, "results": results}
 
 
 def pdflatex_path() -> str:

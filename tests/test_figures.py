@@ -1,10 +1,11 @@
-"""The figure pipeline at smoke scale: files, metadata, cache, and the numbers behind each
-figure (so a wrong figure fails a test, not only a look)."""
+"""The figure pipeline at smoke scale: files, metadata, the results store, and the numbers
+behind each figure (so a wrong figure fails a test, not only a look)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from varprop import engine
 from varprop import experiments as E
 from varprop import figures
 from varprop.activations import numpy_functions
@@ -29,22 +30,9 @@ def test_every_figure_written_with_digest_and_version(smoke):
 
 
 def test_second_run_recomputes_nothing(smoke):
-    assert smoke["computed_first"] == 10             # 2 + 6 models, cost surface, examples
-    assert smoke["computed_second"] == 0
+    assert smoke["tasks_first"] > 0
+    assert smoke["tasks_second"] == 0
     assert [r["digests"] for r in smoke["second"]] == [r["digests"] for r in smoke["first"]]
-
-
-def test_config_change_recomputes_only_what_changed(smoke, tmp_path, monkeypatch):
-    monkeypatch.setenv(E.CACHE_ENV, str(tmp_path))
-    base = E.load_config("cost_surface", "smoke")
-    base.pop("kind")
-    n = len(E.COMPUTED)
-    a = E.cost_surface(dict(base))
-    b = E.cost_surface({**base, "grid": 5})
-    again = E.cost_surface(dict(base))
-    assert len(E.COMPUTED) == n + 2
-    assert a["meta"]["digest"] == again["meta"]["digest"] != b["meta"]["digest"]
-    np.testing.assert_array_equal(a["quadratic"], again["quadratic"])
 
 
 TINY = """kind = "init_statistics"
@@ -59,31 +47,46 @@ samples = {samples}
 """
 
 
-def test_config_change_recomputes_only_the_runs_it_changes(tmp_path, monkeypatch):
+def test_config_change_recomputes_only_the_results_it_changes(tmp_path):
     """From the TOML: a rerun computes nothing; changing one model computes that model only;
-    a change every model shares computes every model."""
-    monkeypatch.setenv(E.CACHE_ENV, str(tmp_path / "cache"))
+    a change every model shares computes every model (tasks: 2 network batches and the store
+    step per model)."""
+    root = tmp_path / "store"
 
     def run(last, samples=10):
         (tmp_path / "tiny.toml").write_text(TINY.format(last=last, samples=samples))
-        n = len(E.COMPUTED)
-        res = E.run("tiny", "smoke", folder=tmp_path)[0]
-        return res, E.COMPUTED[n:]
+        n = engine.run(["tiny"], "smoke", root, jobs=1, log=lambda m: None, configs=tmp_path)
+        return engine.load("tiny", "smoke", root, tmp_path), n
 
-    first, computed = run('["softsign", "softsign", "standard"]')
-    assert len(computed) == 3
-    again, computed = run('["softsign", "softsign", "standard"]')
-    assert computed == []
+    first, n = run('["softsign", "softsign", "standard"]')
+    assert n == 3 * 3
+    again, n = run('["softsign", "softsign", "standard"]')
+    assert n == 0
     assert {k: v["meta"]["digest"] for k, v in again.items()} == {
         k: v["meta"]["digest"] for k, v in first.items()}
-    changed, computed = run('["softsign N", "softsign", "normalized"]')
-    assert len(computed) == 1 and computed[0].endswith(changed["softsign N"]["meta"]["digest"][:12])
+    changed, n = run('["softsign N", "softsign", "normalized"]')
+    assert n == 3 and (root / "smoke" / "tiny" / "softsign-n").is_dir()
     for label in ("tanh", "tanh N"):
         assert changed[label]["meta"]["digest"] == first[label]["meta"]["digest"]
         np.testing.assert_array_equal(changed[label]["activation.variance"],
                                       first[label]["activation.variance"])
-    _, computed = run('["softsign N", "softsign", "normalized"]', samples=12)
-    assert len(computed) == 3
+    _, n = run('["softsign N", "softsign", "normalized"]', samples=12)
+    assert n == 3 * 3
+
+
+def test_results_equal_a_single_measurement(smoke):
+    """The network batches combined by the engine give what one ``measure`` call gives."""
+    from varprop.montecarlo import measure
+
+    r = smoke["results"]["init_tanh"]["tanh N"]
+    p = r["meta"]["params"]
+    inputs = E._inputs(p)
+    m = measure(tuple(p["widths"]), "tanh", "normalized", networks=p["networks"],
+                samples=p["samples"], seed=p["seed"], inputs=inputs, top=p["top"],
+                bins=p["bins"], ranges={"activation": r["activation.edges"][:, [0, -1]]},
+                blas_threads=1)
+    np.testing.assert_array_equal(m.stats["activation"].variance, r["activation.variance"])
+    np.testing.assert_array_equal(m.stats["backprop"].histogram, r["backprop.histogram"])
 
 
 # ----------------------------------------------------------------------------- calibrated checks
@@ -295,7 +298,7 @@ def test_parse_only_and_bad_input():
     with pytest.raises(ValueError, match="choose from: 1, 2, 3, .*, T, TABLE1, CLAIMS"):
         figures.parse_only("13")
     with pytest.raises(ValueError, match="smoke, gallery, paper"):
-        E.load_config("init_tanh", "huge")
+        engine.load_config("init_tanh", "huge")
 
 
 @pytest.mark.parametrize("argv", [["figures", "--only", "13"], ["figures", "--scale", "big"],
@@ -307,10 +310,10 @@ def test_cli_errors_one_line(argv, capsys, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_cli_figures_from_cache(smoke, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(E.CACHE_ENV, str(smoke["cache"]))
-    n = len(E.COMPUTED)
-    assert main(["figures", "--scale", "smoke", "--only", "5", "--out", str(tmp_path)]) == 0
-    assert len(E.COMPUTED) == n
+def test_cli_figures_from_the_store(smoke, tmp_path, capsys):
+    n = len(engine.TASKS_RUN)
+    assert main(["figures", "--scale", "smoke", "--only", "5", "--out", str(tmp_path),
+                 "--store", str(smoke["runs"])]) == 0
+    assert engine.TASKS_RUN[n:] == [0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure5.pdf", "figure5.png"]
-    assert "0 experiment run(s) computed" in capsys.readouterr().err
+    assert "1 output(s) at scale smoke drawn" in capsys.readouterr().err

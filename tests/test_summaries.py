@@ -115,7 +115,7 @@ def test_scale_facts_and_curve():
     f = S.scale_facts(runs, ["Tanh", "Sigmoid depth 4"])
     assert f["hidden"] == {"Tanh": (32,) * 5, "Sigmoid depth 4": (32,) * 4}
     assert (f["updates"], f["batch_size"], f["examples"], f["n_test"]) == (750, 10, 7500, 1000)
-    assert f["grid"] == [0.01, 0.1] and f["tune_updates"] == 250 and f["done"] == {}
+    assert f["grid"] == [0.01, 0.1] and f["budgets"] == [250, 500] and f["done"] == {}
     x, err = S.test_error_curve(runs["Tanh"])
     assert x.tolist() == [0, 2500, 5000, 7500] and err == pytest.approx([90, 50, 29, 27])
     assert S.test_error_curve(runs["Tanh"], "updates")[0].tolist() == [0, 250, 500, 750]

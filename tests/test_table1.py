@@ -19,7 +19,7 @@ DATASETS = {"train_shapeset": "shapeset", "train_mnist": "mnist",
 
 def fake_run(errors, *, dataset="mnist", status="finished", lr=0.1, eval_examples=None,
              depth=5, width=32, eval_every=250, batch_size=10, digest="d"):
-    """One model's result dict as experiments.run gives it, with made-up test errors."""
+    """One model's result dict as engine.load gives it, with made-up test errors."""
     errors = np.asarray(errors, dtype=float)
     updates = eval_every * (len(errors) - 1)
     done = updates
@@ -38,8 +38,9 @@ def fake_run(errors, *, dataset="mnist", status="finished", lr=0.1, eval_example
     eval_updates = np.arange(len(errors)) * eval_every
     arrays = {"eval_updates": eval_updates, "test_error": errors, "valid_error": errors + 0.01,
               "test_cost": 2 * errors, "valid_cost": 2 * errors}
-    tuning = {"grid": [0.01, 0.1], "chosen_lr": lr, "budget_updates": eval_every,
-              "runs": [{"lr": g, "status": "finished", "valid_error": 0.5} for g in (0.01, 0.1)]}
+    tuning = {"grid": [0.01, 0.1], "chosen_lr": lr, "budgets": [eval_every, 2 * eval_every],
+              "trials": [{"lr": g, "budget": eval_every, "status": "trained",
+                          "valid_error": 0.5} for g in (0.01, 0.1)]}
     return {"meta": meta, "arrays": arrays, "tuning": tuning, "config": None,
             "digest": digest, "folder": "/nowhere"}
 
@@ -243,41 +244,40 @@ def test_figure12_with_cifar10():
 
 def test_data_present(tmp_path, monkeypatch):
     from varprop.datasets import cache, cifar
-    from varprop.training import sweep
+    from varprop.engine import data_present
 
     empty, data = tmp_path / "empty", tmp_path / "data"
     empty.mkdir()
     monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))   # the data cache: no CIFAR
     monkeypatch.setenv(cifar.ENV_VAR, str(empty))
-    assert not sweep.data_present({"dataset": "cifar-10"})
+    assert not data_present({"dataset": "cifar-10"})
     monkeypatch.delenv(cifar.ENV_VAR)
-    assert not sweep.data_present({"dataset": "cifar10"})
-    assert not sweep.data_present({"dataset": "cifar-10", "data_dir": str(empty)})
+    assert not data_present({"dataset": "cifar10"})
+    assert not data_present({"dataset": "cifar-10", "data_dir": str(empty)})
     folder = data / cifar.FOLDER                # fixture batches in the release's format
     folder.mkdir(parents=True)
     for name in [f for files in cifar.SPLIT_FILES.values() for f in files]:
         cifar.write_batch(folder / name, np.zeros((2, 3072), dtype=np.uint8), [0, 1])
-    assert sweep.data_present({"dataset": "cifar-10", "data_dir": str(data)})
+    assert data_present({"dataset": "cifar-10", "data_dir": str(data)})
     monkeypatch.setenv(cifar.ENV_VAR, str(folder))
-    assert sweep.data_present({"dataset": "cifar-10"})
+    assert data_present({"dataset": "cifar-10"})
     monkeypatch.setenv(cache.ENV_VAR, str(data))
     monkeypatch.delenv(cifar.ENV_VAR)
-    assert sweep.data_present({"dataset": "cifar-10"})                  # in the data cache
+    assert data_present({"dataset": "cifar-10"})                  # in the data cache
     monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))
     for name in ("mnist", "fashion-mnist", "shapeset"):
-        assert sweep.data_present({"dataset": name})
+        assert data_present({"dataset": name})
 
 
 def test_make_takes_cifar10_only_when_present(tmp_path, monkeypatch):
     """figures.make: an OPTIONAL config is trained and passed to the module only when its data
     are present (training and results replaced by the synthetic ones)."""
-    from varprop import experiments, figures
+    from varprop import engine, figures
     from varprop.datasets import cache, cifar
-    from varprop.training import sweep
 
     trained = []
-    monkeypatch.setattr(sweep, "run_all", lambda exps, *a, **k: trained.append(sorted(exps)))
-    monkeypatch.setattr(experiments, "run", lambda name, *a, **k: (with_cifar10()[name],))
+    monkeypatch.setattr(engine, "run", lambda names, *a, **k: trained.append(sorted(names)))
+    monkeypatch.setattr(engine, "load", lambda name, *a, **k: with_cifar10()[name])
     monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "no-cache"))
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
     done = figures.make(["TABLE1", "12"], scale="smoke", out=tmp_path / "without",

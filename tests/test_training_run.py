@@ -30,7 +30,11 @@ def test_results_files_and_metadata(tmp_path):
     meta, arrays = train(from_dict(TINY), tmp_path / "run", quiet=True, log=lambda m: None)
     assert meta["status"] == "finished" and meta["updates_done"] == 300
     assert meta["examples_seen"] == 3000 and meta["config"]["lr"] == 0.05
-    assert meta["version"] and "git_revision" in meta and meta["widths"] == [1024, 24, 16, 9]
+    assert meta["version"] and meta["widths"] == [1024, 24, 16, 9]
+    # where and how long it ran: beside the results, so that these are the same bytes anywhere
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert set(prov) == {"git_revision", "threads", "wall_seconds"} and prov["threads"] == 1
+    assert not {"git_revision", "threads", "wall_seconds"} & set(meta)
     np.testing.assert_array_equal(arrays["monitor_updates"], [0, 100, 200, 300])
     np.testing.assert_array_equal(arrays["eval_updates"], [0, 150, 300])
     P, L = 4, 3
@@ -152,15 +156,22 @@ def test_report_of_an_existing_run(tmp_path, capsys):
     assert text.count("monitor point") >= 4 and "mean field" in text and "Var[dC/dW]" in text
 
 
-def test_learning_rate_grid_keeps_every_run_and_picks_lowest_validation_error(tmp_path):
-    from varprop.training.tuning import tune
-    cfg = from_dict({**TINY, "lr_grid": [0.001, 0.1], "tune_updates": 200})
-    table = tune(cfg, tmp_path, quiet=True)
-    errs = {r["lr"]: r["valid_error"] for r in table["runs"]}
-    assert table["chosen_lr"] == min(errs, key=errs.get)
-    assert (tmp_path / "tuning.json").is_file()
-    for r in table["runs"]:
-        assert (tmp_path / r["folder"] / RESULTS_JSON).is_file()
+def test_learning_rate_halving_keeps_every_trial(tmp_path, capsys):
+    """`varprop train --lr-grid`: successive halving in OUT/lr=RATE/, the record in
+    OUT/tuning.json; the chosen rate's trial holds the full-length run."""
+    out = tmp_path / "grid"
+    toml = tmp_path / "c.toml"
+    toml.write_text('hidden = [24, 16]\nupdates = 200\nmonitor_every = 50\neval_every = 50\n'
+                    'checkpoint_every = 50\neval_examples = 200\nmonitor_examples = 50\n'
+                    'bins = 20\nthreads = 1\nlr_grid = [0.001, 0.1]\n')
+    assert cli.main(["train", str(toml), "--out", str(out), "--quiet"]) == 0
+    table = json.loads((out / "tuning.json").read_text())
+    assert table["budgets"] == [100, 200] and table["updates_spent"] == 300
+    at100 = {r["lr"]: r["valid_error"] for r in table["trials"] if r["budget"] == 100}
+    assert table["chosen_lr"] == min(at100, key=lambda lr: (at100[lr], lr))
+    chosen = json.loads((out / f"lr={table['chosen_lr']:g}" / RESULTS_JSON).read_text())
+    assert chosen["updates_done"] == 200 and chosen["status"] == "finished"
+    assert f"lr={table['chosen_lr']:g}" in capsys.readouterr().err
 
 
 def test_resume_takes_the_stored_config_and_extends_updates(tmp_path, capsys):

@@ -23,11 +23,9 @@ function of its parameters and seeds, run on one thread, and batches are combine
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1"}
 POLL_SECONDS = 2.0
+TASKS_RUN: list[int] = []     # tasks run by each ``run`` call of this process (tests read it)
 
 
 # ----------------------------------------------------------------------------- configs
@@ -92,14 +91,24 @@ class ModelJob:
         self.tuning = tuning
         self.trials = {}
         self.running: dict[float, int] = {}           # lr → budget being trained
-        grid = self.config.lr_grid or (self.config.lr,)
-        self._tidy(grid)
-        for lr in grid:
-            tc = tuning.trial_config(self.config, lr)
+        self.grid = self.config.lr_grid or (self.config.lr,)
+        for lr in self.grid:    # a stale trial counts as missing (removed when trained)
             folder = tuning.trial_folder(self.folder, lr)
-            store.claim(folder, TRAINING, tc.results_key())   # a stale trial is removed
-            self.trials[lr] = tuning.Trial.read(lr, folder)
+            fresh = store.state(folder, TRAINING, self._params(lr)) in ("done", "partial")
+            self.trials[lr] = tuning.Trial.read(lr, folder) if fresh else tuning.Trial(lr)
         self.planned = tuning.planned_updates(self.config)
+        self.decision = tuning.halving(self.config, self.trials)
+
+    def _params(self, lr: float) -> dict:
+        """A trial's key: its full-length run's config."""
+        return self.tuning.trial_config(self.config, lr).results_key()
+
+    def prepare(self) -> None:
+        """Before training: remove what is not a trial of this grid (an older layout, a rate
+        no longer in it) and label every trial's folder (a stale one is emptied first)."""
+        self._tidy(self.grid)
+        for lr in self.grid:
+            store.claim(self.tuning.trial_folder(self.folder, lr), TRAINING, self._params(lr))
         self._decide()
 
     def _decide(self) -> None:
@@ -121,7 +130,7 @@ class ModelJob:
 
     @property
     def done(self) -> bool:
-        return self.decision.decided
+        return self.decision.decided and self._table_current()
 
     def _table_current(self) -> bool:
         import json
@@ -161,6 +170,15 @@ class ModelJob:
         """Updates still to train when no trial diverges (the halving's plan less what is
         done)."""
         return max(0, self.planned - self.updates_done())
+
+    def remaining_tasks(self) -> int:
+        """Trial steps still to run when no trial diverges: per rung, the k furthest trials
+        that have not reached its budget."""
+        from .training.tuning import rungs
+
+        furthest = sorted(self.trials.values(), key=lambda t: -t.updates_done)
+        return sum(sum(1 for t in furthest[:k] if t.updates_done < b)
+                   for k, b in rungs(self.config))
 
     def poll(self) -> None:
         """Re-read the running trials' progress (their results.json, written at checkpoints)."""
@@ -204,9 +222,9 @@ def data_present(params: dict) -> bool:
     CIFAR-10, which no registry ships, whether ``cifar.locate`` finds its batches (in
     ``data_dir``, $VARPROP_CIFAR10 or the data cache); every other data set is always present
     (fetched or generated when needed). Figures take their ``OPTIONAL`` configs only when True."""
-    from ..datasets import cifar
-    from ..datasets.cache import DataMissing
-    from ..datasets.interface import canonical_name
+    from .datasets import cifar
+    from .datasets.cache import DataMissing
+    from .datasets.interface import canonical_name
     if canonical_name(params.get("dataset", "shapeset")) != "cifar-10":
         return True
     try:
@@ -263,7 +281,9 @@ def _check_workers(client) -> None:
 # ----------------------------------------------------------------------------- running
 
 class Progress:
-    """One display for a whole sweep: tasks done / total, updates done / total, rate, ETA."""
+    """One display for a whole sweep: SGD updates done / total with their rate and the ETA,
+    and tasks done / total (a sweep without training counts tasks instead); the Dask
+    dashboard's address when the cluster has one. Written to stderr."""
 
     def __init__(self, jobs, log, dashboard: str | None):
         from tqdm import tqdm
@@ -271,21 +291,29 @@ class Progress:
         self.jobs = jobs
         self.start_updates = self.updates()
         self.total_updates = self.start_updates + sum(j.remaining_updates() for j in jobs)
+        self.by_updates = self.total_updates > self.start_updates
         self.tasks_done = 0
-        self.tasks_total = 0
-        self.log = log
+        self.tasks_planned = sum(j.remaining_tasks() for j in jobs)
+        self.tasks_submitted = 0
         if dashboard:
             log(f"Dask dashboard: {dashboard}")
-        self.bar = tqdm(total=self.total_updates, initial=self.start_updates, unit="upd",
+        total, start = ((self.total_updates, self.start_updates) if self.by_updates else
+                        (self.tasks_planned, 0))
+        self.bar = tqdm(total=total, initial=start, unit="upd" if self.by_updates else "task",
                         dynamic_ncols=True, smoothing=0.05, desc="sweep", file=sys.stderr,
-                        disable=self.total_updates == self.start_updates)
+                        mininterval=1.0)
 
     def updates(self) -> int:
         return sum(j.updates_done() for j in self.jobs)
 
     def refresh(self) -> None:
-        self.bar.n = min(self.updates(), self.total_updates)
-        self.bar.set_postfix_str(f"tasks {self.tasks_done}/{self.tasks_total}", refresh=False)
+        total = max(self.tasks_planned, self.tasks_submitted)
+        if self.by_updates:
+            self.bar.n = min(self.updates(), self.total_updates)
+            self.bar.set_postfix_str(f"tasks {self.tasks_done}/{total}", refresh=False)
+        else:
+            self.bar.total = total
+            self.bar.n = self.tasks_done
         self.bar.refresh()
 
     def close(self) -> None:
@@ -293,8 +321,9 @@ class Progress:
         self.bar.close()
 
 
-def execute(jobs: list, client, log=print) -> None:
-    """Run every job's tasks on the client's cluster until every job is done."""
+def execute(jobs: list, client, log=print) -> int:
+    """Run every job's tasks on the client's cluster until every job is done; returns the
+    number of tasks run."""
     from distributed import wait
 
     running = {}          # future → (job, spec)
@@ -306,7 +335,7 @@ def execute(jobs: list, client, log=print) -> None:
             fut = client.submit(spec.fn, *spec.args, **spec.kwargs,
                                 key=f"{spec.name}-{_token(spec)}", pure=False)
             running[fut] = (job, spec)
-            progress.tasks_total += 1
+            progress.tasks_submitted += 1
 
     for job in jobs:
         submit(job)
@@ -330,6 +359,7 @@ def execute(jobs: list, client, log=print) -> None:
         for fut in running:
             fut.cancel()
         progress.close()
+    return progress.tasks_done
 
 
 def _token(spec) -> str:
@@ -337,15 +367,266 @@ def _token(spec) -> str:
     return hashlib.sha256(repr(spec.args).encode()).hexdigest()[:8]
 
 
-def run_training(names, scale: str, root=None, jobs: int | None = None,
-                 scheduler: str | None = None, log=print) -> None:
-    """Train every model of the training configs ``names`` at ``scale`` into the store."""
+class EntryJob:
+    """One result at initialisation: its Monte-Carlo batches (tasks), then the step that
+    combines them, adds the theories and stores the result (a task too)."""
+
+    def __init__(self, config_name: str, kind: str, entry: str, params: dict, folder: Path):
+        from . import experiments
+
+        self.config_name, self.kind, self.entry = config_name, kind, entry
+        self.params, self.folder = params, Path(folder)
+        self.steps = experiments.tasks(kind, params)
+        self.partials = [None] * len(self.steps)
+        self.submitted = False
+        self.finishing = False
+        self.done = store.state(self.folder, kind, params) == "done"
+
+    def updates_done(self) -> int:
+        return 0
+
+    def remaining_updates(self) -> int:
+        return 0
+
+    def prepare(self) -> None:
+        pass
+
+    def remaining_tasks(self) -> int:
+        return 0 if self.done else len(self.steps) + 1
+
+    def next_tasks(self) -> list[TaskSpec]:
+        name = f"{self.config_name}/{store.slug(self.entry)}"
+        if not self.submitted:
+            self.submitted = True
+            if self.steps:
+                return [TaskSpec(f"{name}#{i}", fn, args) for i, (fn, args) in enumerate(self.steps)]
+        if not self.finishing and all(p is not None for p in self.partials):
+            self.finishing = True
+            return [TaskSpec(f"{name}#store", compute_entry,
+                             (self.kind, self.params, str(self.folder), self.partials))]
+        return []
+
+    def finish(self, spec: TaskSpec, result) -> None:
+        if spec.name.endswith("#store"):
+            self.done = True
+            self.partials = []           # free the batches
+        else:
+            self.partials[int(spec.name.rpartition("#")[2])] = result
+
+
+def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
+    """A task: compute one result at initialisation from its batches and store it."""
+    from . import experiments
+    from .threads import thread_limits
+
+    with thread_limits(blas_threads=1, numba_threads=1):
+        arrays, meta = experiments.finish(kind, params, partials)
+    store.write_result(folder, kind, params, arrays, meta)
+    return folder
+
+
+def jobs_for(names, scale: str, root=None, configs=None) -> list:
+    """Every job of the configs ``names`` at ``scale`` (done or not); ``configs``: the folder
+    of the configs (default: simulations/)."""
+    from . import experiments
+
     root = store.root(root)
-    todo = []
+    jobs = []
     for name in names:
-        params = {k: v for k, v in load_config(name, scale).items() if k != "kind"}
-        todo += [j for j in training_jobs(name, params, scale, root) if not j.done]
+        params = load_config(name, scale, configs)
+        kind = params.pop("kind", None)
+        if kind == TRAINING:
+            jobs += training_jobs(name, params, scale, root)
+            continue
+        for entry, sub in experiments.entries(kind, params).items():
+            jobs.append(EntryJob(name, kind, entry, sub, root / scale / name / store.slug(entry)))
+    return jobs
+
+
+def run(names, scale: str, root=None, jobs: int | None = None, scheduler: str | None = None,
+        recompute: bool = False, log=print, configs=None) -> int:
+    """Compute what the store lacks of the configs ``names`` at ``scale`` on a Dask cluster
+    (``cluster``); ``recompute``: remove their stored results first. Returns the number of
+    tasks run."""
+    root = store.root(root)
+    if recompute:
+        for name in names:
+            shutil.rmtree(root / scale / name, ignore_errors=True)
+    todo = [j for j in jobs_for(names, scale, root, configs) if not j.done]
+    for job in todo:
+        job.prepare()
+    todo = [j for j in todo if not j.done]
     if not todo:
-        return
+        TASKS_RUN.append(0)
+        return 0
     with cluster(jobs, scheduler, log) as client:
-        execute(todo, client, log)
+        TASKS_RUN.append(execute(todo, client, log))
+    return TASKS_RUN[-1]
+
+
+# ----------------------------------------------------------------------------- the plan
+
+@dataclass
+class PlanRow:
+    """What one config still needs: tasks, SGD updates and estimated core-seconds."""
+
+    config: str
+    what: str
+    tasks: int
+    updates: int
+    core_seconds: float
+
+
+def _training_rate(config, seconds: float = 1.5) -> float:
+    """SGD updates per second of one core on ``config``'s network and data stream (the step
+    and the stream's generation; monitors and evaluations aside), timed here."""
+    import time
+
+    import numpy as np
+
+    from .datasets.interface import describe, stream
+    from .threads import thread_limits
+    from .training.network import init_network
+    from .training.sgd import SGDStep
+
+    facts = describe(config.dataset)
+    widths = (int(np.prod(facts["image_shape"])), *config.hidden, len(facts["classes"]))
+    net = init_network(widths, config.activation, config.init, config.law, config.dtype, 0)
+    kw = {} if config.dataset == "shapeset" else {"data_dir": config.data_dir}
+    batches = stream(config.dataset, config.batch_size * 100, config.data_seed, **kw)
+    step = SGDStep(net, config.batch_size, config.cost)
+    B = config.batch_size
+    with thread_limits(blas_threads=1, numba_threads=1):
+        n, t0, started = 0, 0.0, False
+        while True:
+            xs, ys = next(batches)
+            xs = np.ascontiguousarray(xs, dtype=config.dtype)
+            for k in range(100):
+                step(xs[k * B:(k + 1) * B], ys[k * B:(k + 1) * B], 1e-4)
+            if not started:        # the first 100 updates compile and warm up
+                started, t0 = True, time.perf_counter()
+                continue
+            n += 100
+            if time.perf_counter() - t0 >= seconds:
+                return n / (time.perf_counter() - t0)
+
+
+def _entry_seconds(job) -> float:
+    """Core-seconds of one init entry's Monte-Carlo networks, extrapolated from one network
+    timed here on at most 100 inputs (and one Jacobian SVD set when the entry takes any)."""
+    import time
+
+    from . import experiments
+
+    if job.kind != "init_statistics":
+        return 1.0
+    p = job.params
+    samples, jac = int(p["samples"]), int(p.get("jacobian_inputs", 0))
+    small = {**p, "networks": 1, "samples": min(samples, 100), "jacobian_inputs": 0}
+    experiments.sample_batch(small, 0, 1)                       # compile
+    t0 = time.perf_counter()
+    experiments.sample_batch(small, 0, 1)
+    t_in = (time.perf_counter() - t0) / small["samples"]
+    t_jac = 0.0
+    if jac:
+        t0 = time.perf_counter()
+        experiments.sample_batch({**small, "jacobian_inputs": 1}, 0, 1)
+        t_jac = max(0.0, time.perf_counter() - t0 - t_in * small["samples"])
+    return int(p["networks"]) * (samples * t_in + jac * t_jac)
+
+
+def plan(names, scale: str, root=None, log=None, configs=None) -> list[PlanRow]:
+    """What the store lacks of configs ``names`` at ``scale``, without computing it: per model
+    or entry its tasks and updates, and core-seconds from rates timed on this machine (one
+    timing per distinct network: a few seconds)."""
+    rows, rates, entry_costs = [], {}, {}
+    for job in jobs_for(names, scale, root, configs):
+        if job.done:
+            continue
+        if isinstance(job, ModelJob):
+            c = job.config
+            shape = (c.dataset, c.hidden, c.batch_size, c.dtype, c.cost)
+            if shape not in rates:
+                if log:
+                    log(f"timing the SGD step of {c.dataset} {len(c.hidden)}x{c.hidden[0]} ...")
+                rates[shape] = _training_rate(c)
+            left = job.remaining_updates()
+            rows.append(PlanRow(job.config_name, job.label, job.remaining_tasks(), left,
+                                left / rates[shape]))
+        else:
+            key = (job.config_name, job.kind)
+            if key not in entry_costs:
+                if log and job.kind == "init_statistics":
+                    log(f"timing one Monte-Carlo network of {job.config_name} ...")
+                entry_costs[key] = _entry_seconds(job)
+            rows.append(PlanRow(job.config_name, job.entry, job.remaining_tasks(), 0,
+                                entry_costs[key]))
+    return rows
+
+
+def format_plan(rows: list[PlanRow], scale: str, workers: int | None = None) -> str:
+    """The plan as a table, one line per config, and the total in core-hours."""
+    from .text import format_table
+
+    if not rows:
+        return f"scale {scale}: the store holds every result; nothing to compute"
+    per = {}
+    for r in rows:
+        t = per.setdefault(r.config, [0, 0, 0, 0.0])
+        t[0] += 1
+        t[1] += r.tasks
+        t[2] += r.updates
+        t[3] += r.core_seconds
+    table = [[name, str(m), f"{k:,}", f"{u:,}", f"{sec / 3600:,.2f}"]
+             for name, (m, k, u, sec) in per.items()]
+    tasks = sum(r.tasks for r in rows)
+    updates = sum(r.updates for r in rows)
+    hours = sum(r.core_seconds for r in rows) / 3600
+    table.append(["total", str(len(rows)), f"{tasks:,}", f"{updates:,}", f"{hours:,.2f}"])
+    text = "\n".join(format_table(["config", "results", "tasks", "updates", "core-hours"],
+                                   table, left=(0,)))
+    n = workers or os.cpu_count() or 1
+    return (f"scale {scale}: {len(rows)} result(s) missing, {tasks:,} tasks, {updates:,} SGD "
+            f"updates, about {hours:,.1f} core-hours (rates timed on this machine; monitors "
+            f"and evaluations not counted): {hours / n:,.1f} h on {n} worker(s), "
+            f"{hours / n / 24:,.1f} days\n{text}")
+
+
+# ----------------------------------------------------------------------------- reading results
+
+def load(name: str, scale: str, root=None, configs=None) -> dict:
+    """The stored results of config ``name`` at ``scale`` (after ``run``), as the figures read
+    them: training, {label: {"meta", "arrays", "tuning", "config", "digest", "folder"}} with
+    the chosen rate's run; init_statistics, {label: {"meta", **arrays}}; else {"meta",
+    **arrays}."""
+    import json
+
+    from . import experiments
+
+    root = store.root(root)
+    params = load_config(name, scale, configs)
+    kind = params.pop("kind", None)
+    out = {}
+    if kind == TRAINING:
+        from .training.tuning import trial_config, trial_folder
+        for job in training_jobs(name, params, scale, root):
+            if not job.done:
+                raise ValueError(f"{job.folder}: no finished halving for this config "
+                                 "(run `varprop figures` to compute it)")
+            tuning = json.loads((job.folder / store.TUNING_JSON).read_text())
+            folder = trial_folder(job.folder, tuning["chosen_lr"])
+            meta, arrays = store.read_result(folder)
+            chosen = trial_config(job.config, tuning["chosen_lr"])
+            out[job.label] = {"meta": meta, "arrays": arrays, "tuning": tuning,
+                              "config": chosen,
+                              "digest": store.digest(TRAINING, chosen.results_key()),
+                              "folder": str(folder)}
+        return out
+    for entry, sub in experiments.entries(kind, params).items():
+        folder = root / scale / name / store.slug(entry)
+        if store.state(folder, kind, sub) != "done":
+            raise ValueError(f"{folder}: no stored result for this config (run `varprop "
+                             "figures` to compute it)")
+        meta, arrays = store.read_result(folder)
+        out[entry] = {"meta": meta, **arrays}
+    return out if kind == "init_statistics" else out["result"]

@@ -1,115 +1,26 @@
-"""Experiments: a config (a plain dict, from ``simulations/*.toml``) → a result, cached.
+"""Experiments at initialisation: an entry's parameters (from ``simulations/*.toml``) → a
+result, a dict of NumPy arrays plus a JSON-able ``meta`` dict.
 
-A result is a dict of NumPy arrays plus a JSON-able ``meta`` dict. It is stored under the cache
-folder as ``KEY.npz`` + ``KEY.json`` (each written to a temporary name, then renamed), where KEY
-is the SHA-256 of the experiment's kind, its parameters, the package version and the source of
-the package behind the results (so a code change invalidates every result, a config change
-only the runs whose parameters changed; the drawing code, the command line and the training
-package are left out). A cache hit reads the files and recomputes nothing.
+Kinds (``KINDS``): ``init_statistics`` (Figures 6-8, J, V: Monte-Carlo networks at
+initialisation, with both theories), ``cost_surface`` (Fig. 5), ``shapeset_examples``
+(Fig. 1). ``entries(kind, params)`` splits a config into its results (one per model of
+``init_statistics``); ``tasks`` and ``finish`` say how one entry is computed: the Monte-Carlo
+networks in batches (``montecarlo.sample_networks``, one task each), then one step that
+combines them in network order and adds the theories; the other kinds in one step. Where the
+steps run and where the results are stored is ``varprop.engine``'s and ``varprop.store``'s
+business: nothing here writes a file.
 
 Every number a figure draws, measured or predicted, is computed here; figure modules only plot.
 Theory curves come from ``varprop.theory`` / ``varprop.check`` (the one source of truth).
-
-Cache folder: ``$VARPROP_CACHE`` if set, else ``.varprop-cache/`` in the current folder.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tomllib
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 
-from . import __version__
-from .datasets.cache import atomic_path
 from .quantities import QUANTITIES, STAT_FIELDS
 
-CACHE_ENV = "VARPROP_CACHE"
-SCALES = ("smoke", "gallery", "paper")
-SIMULATIONS = Path(__file__).resolve().parent.parent / "simulations"
-
-# Counts of runs actually computed in this process (a cache hit adds nothing): tests read it.
-COMPUTED: list[str] = []
-# Keys recomputed in this process despite a cached result (``recompute=True``): each result is
-# recomputed once per process, then reused.
-_RECOMPUTED: set[str] = set()
-
-
-# ----------------------------------------------------------------------------- configs and cache
-
-def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or ".varprop-cache")
-
-
-def load_config(name: str, scale: str, folder=None) -> dict:
-    """``simulations/NAME.toml``: top-level keys shared by every scale, overridden by the keys
-    of the [SCALE] table."""
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
-    path = Path(folder or SIMULATIONS) / f"{name}.toml"
-    if not path.is_file():
-        raise ValueError(f"{path}: no such experiment config")
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
-    base = {k: v for k, v in raw.items() if k not in SCALES}
-    if scale not in raw:
-        raise ValueError(f"{path}: no [{scale}] table")
-    return {**base, **raw[scale]}
-
-
-@cache
-def code_digest() -> str:
-    """SHA-256 over the package's Python source (sorted by path)."""
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for p in sorted(root.rglob("*.py")):
-        if _not_behind_results(p.relative_to(root)):
-            continue
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def _not_behind_results(rel: Path) -> bool:
-    """Source that no init-time result depends on: the drawing code (figures/), the command
-    line and its text tables, and the training package (an edit there must not invalidate
-    these results)."""
-    top_level = len(rel.parts) == 1
-    return rel.parts[0] in ("figures", "training") or (
-        top_level and rel.name in ("cli.py", "__main__.py", "text.py"))
-
-
-def digest(kind: str, params: dict) -> str:
-    blob = json.dumps({"kind": kind, "params": params, "version": __version__,
-                       "code": code_digest()}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def cached(kind: str, params: dict, compute, recompute: bool = False) -> dict:
-    """The result of ``compute(params)`` for this kind, from the cache when present (with
-    ``recompute``: computed anew, once per process, and the cache overwritten)."""
-    key = digest(kind, params)
-    folder = cache_dir()
-    npz, meta_path = folder / f"{key}.npz", folder / f"{key}.json"
-    fresh = recompute and key not in _RECOMPUTED
-    if npz.is_file() and meta_path.is_file() and not fresh:
-        with np.load(npz, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(meta_path.read_text())
-        return {"meta": meta, **arrays}
-    arrays, meta = compute(params)
-    meta = {**meta, "kind": kind, "params": params, "digest": key, "version": __version__}
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(npz) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    with atomic_path(meta_path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
-    COMPUTED.append(f"{kind}:{key[:12]}")
-    _RECOMPUTED.add(key)
-    return {"meta": meta, **arrays}
+KINDS = ("init_statistics", "cost_surface", "shapeset_examples")
+NETWORKS_PER_TASK = 1      # Monte-Carlo networks per task (results do not depend on it)
 
 
 # ----------------------------------------------------------------------------- theory helpers
@@ -180,17 +91,45 @@ THEORY_FIELDS = ("activation_mean", "activation_variance", "preactivation_varian
                  "backprop_variance", "weight_gradient_variance", "jacobian_mean_sq_singular")
 
 
-def _measure_one(params, init, activation, ranges, inputs):
-    from .check import compare
-    from .montecarlo import measure
-    from .theory import input_second_moments, propagate_over_inputs, weight_variances
+def _spec(params):
+    """(MeasureSpec, inputs) of one init_statistics entry: activations on bins shared by the
+    inits of ``shared_inits`` (the activation's range when bounded); gradients on each model's
+    own bins (their spreads differ by orders of magnitude)."""
+    from .montecarlo import measure_spec
 
     widths = tuple(params["widths"])
-    m = measure(widths, activation, init, networks=int(params["networks"]),
-                samples=int(params["samples"]), seed=int(params.get("seed", 0)),
-                inputs=inputs, top=params.get("top", "softmax"), bins=int(params.get("bins", 100)),
-                ranges=ranges, jacobian_inputs=int(params.get("jacobian_inputs", 0)),
-                blas_threads=params.get("blas_threads"))
+    inputs = _inputs(params)
+    var_x = float(inputs[:int(params["samples"])].var()) if inputs is not None else 1.0
+    top = params.get("top", "softmax")
+    ranges = {"activation": _shared_ranges(widths, params["activation"], params["shared_inits"],
+                                           var_x, top)["activation"]}
+    spec = measure_spec(widths, params["activation"], params["init"],
+                        networks=int(params["networks"]), samples=int(params["samples"]),
+                        seed=int(params.get("seed", 0)), inputs=inputs, top=top,
+                        bins=int(params.get("bins", 100)), ranges=ranges,
+                        jacobian_inputs=int(params.get("jacobian_inputs", 0)))
+    return spec, inputs
+
+
+def sample_batch(params: dict, first: int, stop: int) -> dict:
+    """A task: Monte-Carlo networks first..stop-1 of an init_statistics entry (one thread)."""
+    from .montecarlo import sample_networks
+
+    spec, inputs = _spec(params)
+    return sample_networks(spec, first, stop, inputs, blas_threads=1, numba_threads=1)
+
+
+def _measure_one(params, partials):
+    """An init_statistics entry's arrays and meta from its networks' batches: the measurement,
+    the linear and mean-field theories, and the theories' densities over the histogram bins."""
+    from .montecarlo import combine
+
+    spec, inputs = _spec(params)
+    m = combine(spec, partials)
+    from .check import compare
+    from .theory import input_second_moments, propagate_over_inputs, weight_variances
+
+    widths, activation, init = tuple(params["widths"]), params["activation"], params["init"]
     rep = compare(m)
     out = {}
     for q in QUANTITIES:
@@ -246,102 +185,79 @@ def _measure_one(params, init, activation, ranges, inputs):
     return out, meta
 
 
-def init_statistics(params: dict, recompute: bool = False) -> dict:
-    """Per model (activation, init) in params["models"]: Monte-Carlo statistics at
-    initialisation with both theories, histograms on bins shared across each activation's inits.
-    Returns {"model label": result}."""
-    inputs_arr = [None]
-
-    def get_inputs():
-        if inputs_arr[0] is None and params.get("inputs", "normal") == "shapeset":
-            inputs_arr[0] = _inputs(params)
-        return inputs_arr[0]
-
-    results = {}
-    widths = tuple(params["widths"])
-    for label, activation, init in params["models"]:
-        same_act = [i for (_, a, i) in params["models"] if a == activation]
-        sub = {k: v for k, v in params.items() if k != "models"}
-        sub.update(activation=activation, init=init, shared_inits=sorted(set(same_act)))
-
-        def compute(p, activation=activation, init=init, same_act=same_act):
-            inputs = get_inputs()
-            var_x = float(inputs[:int(p["samples"])].var()) if inputs is not None else 1.0
-            top = p.get("top", "softmax")
-            # activations: bins shared across inits (the activation's range when bounded);
-            # gradients: each model's own bins (their spreads differ by orders of magnitude)
-            ranges = {"activation": _shared_ranges(widths, activation, sorted(set(same_act)),
-                                                   var_x, top)["activation"]}
-            return _measure_one(p, init, activation, ranges, inputs)
-
-        results[label] = cached("init_statistics", sub, compute, recompute)
-    return results
-
-
-def cost_surface(params: dict, recompute: bool = False) -> dict:
+def cost_surface(p: dict):
     """Fig. 5: cross-entropy and quadratic cost of a 2-layer tanh network (softmax output) on
     random inputs and random targets, over a grid of one weight in each layer."""
-    def compute(p):
-        f, _ = _numpy(p.get("activation", "tanh"))
-        n0, n1, n2 = p["widths"]
-        rng = np.random.default_rng(int(p.get("seed", 0)))
-        x = rng.standard_normal((int(p["samples"]), n0))
-        y = rng.integers(0, n2, int(p["samples"]))
-        W1 = rng.uniform(-1, 1, (n0, n1)) / np.sqrt(n0)
-        W2 = rng.uniform(-1, 1, (n1, n2)) / np.sqrt(n1)
-        grid = np.linspace(-float(p["extent"]), float(p["extent"]), int(p["grid"]))
-        ce = np.empty((grid.size, grid.size))
-        quad = np.empty_like(ce)
-        onehot = np.eye(n2)[y]
-        for a, w1 in enumerate(grid):
-            W1[0, 0] = w1
-            h = f(x @ W1)
-            for b, w2 in enumerate(grid):
-                W2[0, 0] = w2
-                s = h @ W2
-                s = s - s.max(axis=1, keepdims=True)
-                logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-                ce[a, b] = -logp[np.arange(y.size), y].mean()
-                quad[a, b] = ((np.exp(logp) - onehot) ** 2).sum(axis=1).mean()
-        return {"w1": grid, "w2": grid, "cross_entropy": ce, "quadratic": quad}, {
-            "widths": [n0, n1, n2]}
-
-    return cached("cost_surface", dict(params), compute, recompute)
+    f, _ = _numpy(p.get("activation", "tanh"))
+    n0, n1, n2 = p["widths"]
+    rng = np.random.default_rng(int(p.get("seed", 0)))
+    x = rng.standard_normal((int(p["samples"]), n0))
+    y = rng.integers(0, n2, int(p["samples"]))
+    W1 = rng.uniform(-1, 1, (n0, n1)) / np.sqrt(n0)
+    W2 = rng.uniform(-1, 1, (n1, n2)) / np.sqrt(n1)
+    grid = np.linspace(-float(p["extent"]), float(p["extent"]), int(p["grid"]))
+    ce = np.empty((grid.size, grid.size))
+    quad = np.empty_like(ce)
+    onehot = np.eye(n2)[y]
+    for a, w1 in enumerate(grid):
+        W1[0, 0] = w1
+        h = f(x @ W1)
+        for b, w2 in enumerate(grid):
+            W2[0, 0] = w2
+            s = h @ W2
+            s = s - s.max(axis=1, keepdims=True)
+            logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+            ce[a, b] = -logp[np.arange(y.size), y].mean()
+            quad[a, b] = ((np.exp(logp) - onehot) ** 2).sum(axis=1).mean()
+    return {"w1": grid, "w2": grid, "cross_entropy": ce, "quadratic": quad}, {
+        "widths": [n0, n1, n2]}
 
 
-def shapeset_examples(params: dict, recompute: bool = False) -> dict:
+def shapeset_examples(p: dict):
     """Fig. 1: the first examples of Shapeset-3×2 at each image size, with labels."""
-    def compute(p):
-        from .datasets import ShapesetConfig, load
+    from .datasets import ShapesetConfig, load
 
-        out, meta = {}, {}
-        n = int(p["rows"]) * int(p["cols"])
-        for size in p["sizes"]:
-            d = load("shapeset", "valid", seed=int(p.get("seed", 0)), n=n,
-                     config=ShapesetConfig(size=int(size)))
-            out[f"images{size}"] = d.images()[:n]
-            out[f"labels{size}"] = d.y[:n]
-            meta["classes"] = list(d.classes)
-        return out, meta
-
-    return cached("shapeset_examples", dict(params), compute, recompute)
+    out, meta = {}, {}
+    n = int(p["rows"]) * int(p["cols"])
+    for size in p["sizes"]:
+        d = load("shapeset", "valid", seed=int(p.get("seed", 0)), n=n,
+                 config=ShapesetConfig(size=int(size)))
+        out[f"images{size}"] = d.images()[:n]
+        out[f"labels{size}"] = d.y[:n]
+        meta["classes"] = list(d.classes)
+    return out, meta
 
 
-RUNNERS = {"init_statistics": init_statistics, "cost_surface": cost_surface,
-           "shapeset_examples": shapeset_examples}
-TRAINING = "training"   # kind of the training experiments (varprop.training.sweep)
+# ----------------------------------------------------------------------------- entries and steps
+
+def entries(kind: str, params: dict) -> dict:
+    """{entry name: entry parameters} of a config (params: its keys less ``kind``): one per
+    model of ``init_statistics`` (named by its label), else one named "result"."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown experiment kind {kind!r}; choose one of: "
+                         f"{', '.join(KINDS)}, training")
+    if kind != "init_statistics":
+        return {"result": dict(params)}
+    out = {}
+    for label, activation, init in params["models"]:
+        same_act = sorted({i for (_, a, i) in params["models"] if a == activation})
+        sub = {k: v for k, v in params.items() if k not in ("models", "blas_threads")}
+        sub.update(activation=activation, init=init, shared_inits=same_act)
+        out[label] = sub
+    return out
 
 
-def run(name: str, scale: str, folder=None, jobs: int = 1, log=print, recompute: bool = False):
-    """Load ``simulations/NAME.toml`` at a scale and run its experiment (cached; with
-    ``recompute``, computed anew once per process). Training experiments keep their runs in
-    their own folders (``varprop.training.sweep``) and train in ``jobs`` processes."""
-    cfg = load_config(name, scale, folder)
-    kind = cfg.pop("kind")
-    if kind == TRAINING:
-        from .training import sweep
-        return sweep.training(cfg, name, scale, jobs, log, recompute), cfg
-    if kind not in RUNNERS:
-        raise ValueError(f"{name}: unknown experiment kind {kind!r}; choose one of: "
-                         f"{', '.join([*RUNNERS, TRAINING])}")
-    return RUNNERS[kind](cfg, recompute=recompute), cfg
+def tasks(kind: str, params: dict) -> list[tuple]:
+    """The independent steps of one entry before ``finish``: [(function, args)]."""
+    if kind != "init_statistics":
+        return []
+    from .montecarlo import batches
+    return [(sample_batch, (params, a, b))
+            for a, b in batches(int(params["networks"]), NETWORKS_PER_TASK)]
+
+
+def finish(kind: str, params: dict, partials=()) -> tuple[dict, dict]:
+    """(arrays, meta) of one entry, from its tasks' results in order."""
+    if kind == "init_statistics":
+        return _measure_one(params, list(partials))
+    return {"cost_surface": cost_surface, "shapeset_examples": shapeset_examples}[kind](params)

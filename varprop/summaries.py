@@ -182,11 +182,13 @@ def error_comparison(runs: dict, better: str, worse: str, alpha: float = ALPHA) 
 
 def scale_facts(runs: dict, models=None) -> dict:
     """Facts of one config's runs: {"dataset", "hidden" (per model, the hidden layers' widths),
-    "updates" (planned), "batch_size", "examples" (planned), "n_test", "grid", "tune_updates",
-    "done" ({model: (updates done, examples seen)} for runs that stopped short)}."""
+    "updates" (planned), "batch_size", "examples" (planned), "n_test", "grid" and "budgets"
+    (the successive halving's, of the model with the largest grid), "done" ({model: (updates
+    done, examples seen)} for runs that stopped short)}."""
     models = list(runs) if models is None else list(models)
     first = runs[models[0]]
     c = first["meta"]["config"]
+    widest = max((runs[m]["tuning"] for m in models), key=lambda t: len(t["grid"]))
     done = {}
     for m in models:
         meta = runs[m]["meta"]
@@ -196,8 +198,7 @@ def scale_facts(runs: dict, models=None) -> dict:
             "hidden": {m: tuple(runs[m]["meta"]["widths"])[1:-1] for m in models},
             "updates": c["updates"], "batch_size": c["batch_size"],
             "examples": c["updates"] * c["batch_size"], "n_test": test_examples(c),
-            "grid": list(first["tuning"]["grid"]),
-            "tune_updates": first["tuning"]["budget_updates"], "done": done}
+            "grid": list(widest["grid"]), "budgets": list(widest["budgets"]), "done": done}
 
 
 @per_result

@@ -1,16 +1,15 @@
-"""The figure pipeline: experiment configs → cached results → one module per figure → files.
+"""The figure pipeline: experiment configs → the results store → one module per figure → files.
 
-``make(["6", "V"], scale="smoke", out="paper_figures")`` runs each figure's experiment config
-(``simulations/CONFIG.toml`` at that scale; cached by ``varprop.experiments``), builds the figure
-from the results (figure modules never compute) and writes ``figureID.png`` and ``.pdf``.
+``make(["6", "V"], scale="smoke", out="paper_figures")`` has ``varprop.engine`` compute what the
+store lacks of every asked figure's configs (``simulations/CONFIG.toml`` at that scale; Dask
+tasks), then reads the results and hands them to each figure's module, which only draws
+(figure modules never compute), and writes ``figureID.png`` and ``.pdf``.
 
 A module's ``CONFIG`` is one config name (``build`` gets its results) or a tuple of names
 (``build`` gets {name: results}); a module with a tuple may also name ``OPTIONAL`` configs,
-trained and included in its results only when their data are present (``sweep.data_present``:
-CIFAR-10's files). The training experiments of every figure asked for are trained first,
-together (``varprop.training.sweep``, ``jobs`` processes). Table 1 and the claims (TEXTS) are
-modules with ``write(results, out, digests)`` in place of ``build``: they write Markdown (and
-LaTeX).
+computed and included only when their data are present (``engine.data_present``: CIFAR-10's
+files). Table 1 and the claims (TEXTS) are modules with ``write(results, out, digests)`` in
+place of ``build``: they write Markdown (and LaTeX).
 """
 from __future__ import annotations
 
@@ -52,39 +51,43 @@ def parse_only(text) -> list[str]:
     return ids
 
 
-def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
-         formats=("png", "pdf"), jobs: int = 1, recompute: bool = False) -> list[dict]:
-    """Make the figures (files of the given formats); return per figure {"id", "paths",
-    "seconds", "digests"}. ``recompute``: compute every result anew, cached or not."""
-    from .. import experiments
-    from ..training import sweep
+def configs_of(ids, scale: str) -> list[str]:
+    """Every config the figures ``ids`` read at ``scale`` (optional ones when their data are
+    present), in order, without repeats."""
+    from .. import engine
 
-    ids = parse_only(only) if not isinstance(only, list) else [i for i in parse_only(",".join(only))]
-    if scale not in experiments.SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(experiments.SCALES)}")
-    mods = [(i, module(i)) for i in ids]
-    configs = {}
-    for _, m in mods:   # check every config before running anything
-        for name in config_names(m):
-            configs[name] = experiments.load_config(name, scale)
-        for name in getattr(m, "OPTIONAL", ()):   # only when its data are present
-            optional = experiments.load_config(name, scale)
-            if sweep.data_present(optional):
-                configs[name] = optional
-    training = {n: {k: v for k, v in c.items() if k != "kind"} for n, c in configs.items()
-                if c["kind"] == experiments.TRAINING}
-    sweep.run_all(training, scale, jobs, log=log or print, recompute=recompute)
-    results, done = {}, []
+    names = []
+    for i in ids:
+        mod = module(i)
+        names += list(config_names(mod))
+        names += [n for n in getattr(mod, "OPTIONAL", ())
+                  if engine.data_present(engine.load_config(n, scale))]
+    return list(dict.fromkeys(names))
+
+
+def make(only=None, scale: str = "smoke", out=DEFAULT_OUT, log=None,
+         formats=("png", "pdf"), jobs: int | None = None, scheduler: str | None = None,
+         store_root=None, recompute: bool = False) -> list[dict]:
+    """Make the figures (files of the given formats); return per figure {"id", "paths",
+    "seconds", "digests"}. The results come from the store (``store_root``), computed first
+    where missing on ``jobs`` local workers or the cluster at ``scheduler``; ``recompute``:
+    compute them all anew."""
+    from .. import engine
+
+    ids = parse_only(only) if not isinstance(only, list) else parse_only(",".join(only))
+    if scale not in engine.SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(engine.SCALES)}")
+    names = configs_of(ids, scale)           # checks every config before running anything
+    engine.run(names, scale, store_root, jobs=jobs, scheduler=scheduler, recompute=recompute,
+               log=log or print)
+    results = {n: engine.load(n, scale, store_root) for n in names}
+    done = []
     from . import style
-    for fig_id, mod in mods:
+    for fig_id in ids:
+        mod = module(fig_id)
         t0 = time.perf_counter()
-        names = config_names(mod) + tuple(n for n in getattr(mod, "OPTIONAL", ()) if n in configs)
-        for name in names:
-            if name not in results:
-                results[name] = experiments.run(name, scale, log=log or print,
-                                                recompute=recompute)[0]
-        res = (results[mod.CONFIG] if isinstance(mod.CONFIG, str) else
-               {n: results[n] for n in names})
+        mine = [n for n in config_names(mod) + tuple(getattr(mod, "OPTIONAL", ())) if n in results]
+        res = results[mod.CONFIG] if isinstance(mod.CONFIG, str) else {n: results[n] for n in mine}
         digests = mod.digests(res)
         if hasattr(mod, "write"):
             paths = mod.write(res, out, digests)

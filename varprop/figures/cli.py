@@ -1,4 +1,5 @@
-"""``varprop figures``: regenerate the paper's figures from cached experiments."""
+"""``varprop figures``: compute what the results store lacks (Dask tasks), then draw the paper's
+figures, Table 1 and the claims from the stored results."""
 from __future__ import annotations
 
 import sys
@@ -7,48 +8,82 @@ from . import DEFAULT_OUT, FIGURES
 
 
 def _cmd_figures(args) -> int:
-    from ..experiments import COMPUTED
-    from . import make
+    from .. import engine
+    from . import configs_of, make, parse_only
 
-    before = len(COMPUTED)
+    if args.plan:
+        ids = parse_only(args.only)
+        rows = engine.plan(configs_of(ids, args.scale), args.scale, args.store,
+                           log=lambda m: print(m, file=sys.stderr))
+        print(engine.format_plan(rows, args.scale, args.jobs))
+        return 0
     done = make(args.only, scale=args.scale, out=args.out, log=print, jobs=args.jobs,
-                recompute=args.recompute)
+                scheduler=args.scheduler, store_root=args.store, recompute=args.recompute)
     total = sum(r["seconds"] for r in done)
-    print(f"{len(done)} figure(s) at scale {args.scale} in {total:.1f} s; "
-          f"{len(COMPUTED) - before} experiment run(s) computed, the rest from the cache",
-          file=sys.stderr)
+    print(f"{len(done)} output(s) at scale {args.scale} drawn in {total:.1f} s", file=sys.stderr)
     return 0
 
 
+def _positive(text: str) -> int:
+    import argparse
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return n
+
+
 def register(sub) -> None:
-    from ..experiments import SCALES
+    from ..engine import SCALES, SCHEDULER_ENV
+    from ..store import DEFAULT_ROOT, STORE_ENV
 
     f = sub.add_parser("figures", help="regenerate the paper's figures and Table 1",
                        description=(
-                           "Run each figure's experiment config (simulations/*.toml) at a scale, "
-                           "reusing cached results (keyed by a hash of config and code), and "
-                           "write figureID.png and .pdf with the results' digests and the "
-                           "package version in their metadata; TABLE1 writes table1.md and "
-                           "table1.tex, CLAIMS claims.md (each claim of the paper, measured). "
-                           "The training-time figures (2-4, 9-12, T) and Table 1 first train "
-                           "their models (a learning-rate grid, then the chosen rate) into "
-                           "simulations/runs/SCALE/ ($VARPROP_RUNS overrides); stored runs are "
+                           "Compute what the results store lacks of each figure's experiment "
+                           "configs (simulations/*.toml) at a scale, then draw figureID.png and "
+                           ".pdf from the stored results (their digests and the package version "
+                           "in the files' metadata); TABLE1 writes table1.md and table1.tex, "
+                           "CLAIMS claims.md (each claim of the paper, measured). Every unit of "
+                           "work is a Dask task: a training trial, a batch of Monte-Carlo "
+                           "networks. The training-time figures (2-4, 9-12, T) and Table 1 "
+                           "train their models first: each model's learning rate is chosen by "
+                           "successive halving, whose last rate trains the full length. Stored "
+                           "results are keyed by their config and the code behind them: "
                            "re-read, resumed when interrupted, recomputed when stale. Scales: "
-                           "smoke (minutes, CI), gallery (the committed results: about an hour "
-                           "and a half of two cores to recompute), paper (the paper's settings: "
-                           "weeks here)."),
+                           "smoke (minutes, CI), gallery (the committed results: about 45 "
+                           "minutes of two cores to recompute), paper (the paper's settings: "
+                           "see --plan). A cluster: start `dask scheduler` and `dask worker "
+                           "ADDRESS` processes on machines that share the --store folder and "
+                           "have this same varprop installed, then pass --scheduler ADDRESS."),
                        epilog=("examples: varprop figures --scale smoke --only 6,7,8; "
-                               "varprop figures --scale gallery --jobs 2"))
-    f.add_argument("--scale", default="smoke", metavar="SCALE",
+                               "varprop figures --scale gallery --jobs 2; "
+                               "varprop figures --scale paper --plan; "
+                               "varprop figures --scale paper --scheduler tcp://HOST:8786 "
+                               "--store /shared/varprop-store"))
+    f.add_argument("--scale", default="smoke", choices=SCALES, metavar="SCALE",
                    help=f"one of: {', '.join(SCALES)} (default: %(default)s)")
     f.add_argument("--only", default=None, metavar="IDS",
                    help=f"comma-separated figure ids from: {','.join(FIGURES)} (default: all)")
     f.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
                    help="output folder (default: %(default)s)")
-    f.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help=("train the training-time figures' models in N processes of one thread "
-                         "each (default: %(default)s, one process using every core)"))
+    f.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help=("worker processes of the local Dask cluster, one thread each "
+                         "(default: the cores)"))
+    f.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help=("use the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead of a "
+                         f"local one (default: ${SCHEDULER_ENV} if set); its workers must reach "
+                         "--store and run this varprop"))
+    f.add_argument("--store", default=None, metavar="DIR",
+                   help=(f"the results store: results and checkpoints (default: ${STORE_ENV} if "
+                         f"set, else {DEFAULT_ROOT.parent.name}/{DEFAULT_ROOT.name} of the "
+                         "checkout, where the gallery's results are committed)"))
+    f.add_argument("--plan", action="store_true",
+                   help=("print, without computing, the tasks and SGD updates the store lacks "
+                         "for these figures at this scale, and the core-hours they would take "
+                         "at rates timed here for a few seconds"))
     f.add_argument("--recompute", action="store_true",
-                   help=("compute every result anew (the training runs too: hours at the "
-                         "gallery scale) instead of reusing the cached and committed ones"))
+                   help=("remove these figures' stored results at this scale and compute them "
+                         "anew (the training runs too: about 45 minutes at the gallery scale)"))
     f.set_defaults(func=_cmd_figures)

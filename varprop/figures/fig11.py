@@ -95,8 +95,8 @@ def facts_line(results, labels, width: int = 130) -> str:
     parts += [f"{m} stopped at update {u:,}" for m, (u, _) in f["done"].items()]
     grid = ", ".join(f"{g:g}" for g in f["grid"])
     parts.append(f"test error on {f['n_test']:,} test examples")
-    parts.append(f"rates chosen on validation error from {{{grid}}} after "
-                 f"{f['tune_updates']:,} updates each")
+    parts.append(f"rates chosen on validation error from {{{grid}}} by successive halving "
+                 f"(budgets {', '.join(f'{b:,}' for b in f['budgets'])} updates)")
     return textwrap.fill("; ".join(parts), width, break_long_words=False,
                          break_on_hyphens=False)
 

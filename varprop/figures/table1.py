@@ -106,7 +106,8 @@ def _scale_lines(res: dict, t: dict) -> list[str]:
                 f"{f['updates']:,} updates of minibatches of {f['batch_size']} "
                 f"({f['examples']:,} examples seen); test error on n = {f['n_test']:,} test "
                 f"examples; learning rate chosen on validation error from "
-                f"{{{', '.join(map(_rate, f['grid']))}}} after {f['tune_updates']:,} updates each")
+                f"{{{', '.join(map(_rate, f['grid']))}}} by successive halving (budgets "
+                f"{', '.join(f'{b:,}' for b in f['budgets'])} updates)")
         if f["done"]:
             line += "; stopped early: " + ", ".join(
                 f"{m} after {u:,} updates ({e:,} examples)" for m, (u, e) in f["done"].items())
