@@ -159,6 +159,15 @@ def test_bad_engine_flags_exit_2(tmp_path):
         r = _cli("figures", *args, "--plan", "--store", str(tmp_path / "s"), timeout=120)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    for args, says in ((["--store", "/proc/nope"], "cannot write the results store"),
+                       (["--store", str(a_file)], "cannot write the results store"),
+                       (["--scheduler", "nonsense"], "cannot reach the Dask scheduler")):
+        r = _cli("figures", "--only", "5", "--out", str(tmp_path / "out"), *args, timeout=120)
+        assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+        assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="module")

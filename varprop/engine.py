@@ -249,15 +249,23 @@ def cluster(jobs: int | None = None, scheduler: str | None = None, log=print):
 
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if scheduler:
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} "
+                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                             "start one with `dask scheduler`, or give --scheduler "
+                             f"(or ${SCHEDULER_ENV}) its address, e.g. tcp://HOST:8786") from None
+        with client:
             _check_workers(client)
             yield client
         return
     n = os.cpu_count() or 1 if jobs is None else jobs
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    # ":0": any free port for the scheduler's web server (the dashboard when bokeh is there)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=WORKER_ENV,
-                      dashboard_address=None, silence_logs=40) as lc, Client(lc) as client:
+                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
         yield client
 
 
@@ -327,7 +335,7 @@ def execute(jobs: list, client, log=print) -> int:
     from distributed import wait
 
     running = {}          # future → (job, spec)
-    dashboard = getattr(client, "dashboard_link", None) if client.cluster is None else None
+    dashboard = client.dashboard_link if client.cluster is None or _has_bokeh() else None
     progress = Progress(jobs, log, dashboard)
 
     def submit(job):
@@ -360,6 +368,11 @@ def execute(jobs: list, client, log=print) -> int:
             fut.cancel()
         progress.close()
     return progress.tasks_done
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("bokeh") is not None
 
 
 def _token(spec) -> str:
@@ -425,6 +438,19 @@ def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
     return folder
 
 
+def usable(root: Path) -> None:
+    """A results store folder this process can write to, or a one-line ValueError."""
+    import tempfile
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{root}: cannot write the results store there "
+                         f"({exc.strerror or exc}); give --store a folder you can write") from None
+
+
 def jobs_for(names, scale: str, root=None, configs=None) -> list:
     """Every job of the configs ``names`` at ``scale`` (done or not); ``configs``: the folder
     of the configs (default: simulations/)."""
@@ -449,6 +475,7 @@ def run(names, scale: str, root=None, jobs: int | None = None, scheduler: str | 
     (``cluster``); ``recompute``: remove their stored results first. Returns the number of
     tasks run."""
     root = store.root(root)
+    usable(root)
     if recompute:
         for name in names:
             shutil.rmtree(root / scale / name, ignore_errors=True)
