@@ -451,19 +451,22 @@ def combine(spec: MeasureSpec, partials) -> Measurement:
     jac_sv = np.concatenate([p["jacobian_mean"] for p in partials])       # (R, L-1)
     cost = math.fsum(np.concatenate([p["cost"] for p in partials]).tolist())
 
-    stats = {q: _summarise(moments[:, i], hist[i], spec.ranges[q])
-             for i, q in enumerate(QUANTITIES)}
-    se = (lambda a: a.std(0, ddof=1) / np.sqrt(len(a))) if R > 1 else (
-        lambda a: np.full(a.shape[1], np.nan))
-    sv_rows = jac_sv[~np.isnan(jac_sv).any(axis=1)] if L > 1 else jac_sv
+    # overflowed networks give inf/NaN statistics, reported through ``nonfinite``, not warned
+    with np.errstate(over="ignore", invalid="ignore"):
+        stats = {q: _summarise(moments[:, i], hist[i], spec.ranges[q])
+                 for i, q in enumerate(QUANTITIES)}
+        se = (lambda a: a.std(0, ddof=1) / np.sqrt(len(a))) if R > 1 else (
+            lambda a: np.full(a.shape[1], np.nan))
+        sv_rows = jac_sv[~np.isnan(jac_sv).any(axis=1)] if L > 1 else jac_sv
+        jacobian = dict(
+            jacobian_mean_sq=jac_sq.mean(0), jacobian_mean_sq_se=se(jac_sq),
+            jacobian_mean=sv_rows.mean(0) if len(sv_rows) else np.full(max(L - 1, 0), np.nan),
+            jacobian_mean_se=se(sv_rows) if len(sv_rows) > 1 else np.full(max(L - 1, 0), np.nan))
     scheme = spec.scheme
     return Measurement(
         spec.widths, spec.activation, scheme.name, scheme.law, R, spec.samples, spec.seed,
         spec.var_x, spec.input_law, spec.top, spec.bias_variance, spec.dtype, stats,
-        top_gradient_variance=float(stats["backprop"].variance[-1]),
-        jacobian_mean_sq=jac_sq.mean(0), jacobian_mean_sq_se=se(jac_sq),
-        jacobian_mean=sv_rows.mean(0) if len(sv_rows) else np.full(max(L - 1, 0), np.nan),
-        jacobian_mean_se=se(sv_rows) if len(sv_rows) > 1 else np.full(max(L - 1, 0), np.nan),
+        top_gradient_variance=float(stats["backprop"].variance[-1]), **jacobian,
         jacobian_inputs=spec.jacobian_inputs,
         cost=cost / (R * spec.samples) if spec.top == "softmax" else float("nan"), scheme=scheme)
 
