@@ -42,7 +42,7 @@ def test_rate_chosen_by_successive_halving_and_kept(smoke, name):
         t = r["tuning"]
         own = r["config"].lr_grid or (r["config"].lr,)   # the config's grid, or a control's
         assert t["grid"] == list(own) or t["grid"] == [r["config"].lr]
-        assert tuple(t["grid"]) == tuple(cfg["lr_grid"]) or label == "Tanh at 0.03"
+        assert tuple(t["grid"]) == tuple(cfg["lr_grid"]) or label == "Tanh at 0.01"
         assert t["budgets"][-1] == cfg["updates"]
         first = [row for row in t["trials"] if row["budget"] == t["budgets"][0]]
         assert sorted(row["lr"] for row in first) == sorted(t["grid"])

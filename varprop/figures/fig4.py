@@ -9,8 +9,8 @@ from .training import common_facts, hidden_layers, layer_style
 
 CONFIG = "train_shapeset"
 # standard-init tanh at Tanh N's rate (the control of train_shapeset.toml): the two panels
-# differ by their initialisation alone (the grid chose 0.3 for "Tanh", see REPRODUCTION.md)
-MODELS = (("Tanh at 0.03", "tanh, standard initialisation, lr 0.03"),
+# compare activations, not learning rates (each panel's title gives the run's rate)
+MODELS = (("Tanh at 0.01", "tanh, standard initialisation"),
           ("Softsign", "softsign, standard initialisation"))
 
 
@@ -29,7 +29,8 @@ def build(results):
         ax.set_yscale("log")
         ax.set_xlim(-1, 1)
         ax.set_ylabel("density")
-        ax.set_title(f"{panel}: after {int(a['monitor_updates'][-1]):,} updates")
+        ax.set_title(f"{panel}, lr {results[label]['meta']['config']['lr']:g}: after "
+                     f"{int(a['monitor_updates'][-1]):,} updates")
         ax.legend(loc="upper center", ncols=5, frameon=False)
     axes[-1].set_xlabel("activation value $z$")
     fig.suptitle("Activation values at the end of training (Figure 4)\n"

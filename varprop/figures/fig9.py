@@ -13,9 +13,9 @@ from .training import common_facts, epoch_axis, epochs, layer_style
 
 CONFIG = "train_shapeset"
 # standard-init tanh at Tanh N's rate (the control of train_shapeset.toml): the two panels
-# differ by their initialisation alone (the grid chose 0.3 for "Tanh", see REPRODUCTION.md)
-MODELS = (("Tanh at 0.03", "tanh, standard initialisation, lr 0.03"),
-          ("Tanh N", "tanh, normalized initialisation, lr 0.03"))
+# differ by their initialisation alone (each panel's title gives the run's rate)
+MODELS = (("Tanh at 0.01", "tanh, standard initialisation"),
+          ("Tanh N", "tanh, normalized initialisation"))
 
 
 def build(results):
@@ -34,7 +34,7 @@ def build(results):
             ax.vlines(x, -sd[:, k], sd[:, k], color=st["color"], linewidth=1.1,
                       linestyles=st["linestyle"], label=f"$W^{{{k}}}$ (into layer {k + 1})")
         ax.axhline(0, color="0.8", linewidth=0.5)
-        ax.set_title(panel)
+        ax.set_title(f"{panel}, lr {results[label]['meta']['config']['lr']:g}")
         ax.set_ylabel(r"$\pm$ std of $\partial C/\partial W^k$")
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         spread = summaries.gradient_spread(results[label])["end"]   # every point, not the drawn

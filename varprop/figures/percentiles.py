@@ -20,7 +20,7 @@ def build(results, models, title):
                     label=f"layer {k}: 98th percentile")
             ax.plot(t, a["activation_std"][:, k - 1], label=f"layer {k}: std", **st)
         ax.set_ylim(0, 1.05)
-        ax.set_title(panel)
+        ax.set_title(f"{panel}, lr {results[label]['meta']['config']['lr']:g}")
         ax.set_ylabel("activation value")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=6)
     epoch_axis(axes[-1], True)
