@@ -274,7 +274,18 @@ def _worker_digests():
     return s.code_digest(TRAINING), s.code_digest("init_statistics")
 
 
+def _worker_cpu() -> str:
+    """The CPU Numba compiles for: the SGD step lets LLVM vectorise its sums
+    (``fastmath`` reassoc, contract), so their rounding follows the vector width and FMA."""
+    import llvmlite.binding as ll
+    import numba
+    return (f"{numba.config.CPU_NAME or ll.get_host_cpu_name()} "
+            f"{numba.config.CPU_FEATURES or ll.get_host_cpu_features().flatten()}")
+
+
 def _check_workers(client) -> None:
+    """Every worker runs this varprop, on one kind of CPU (else the same config could give
+    other bits depending on where a task ran)."""
     ours = _worker_digests()
     theirs = client.run(_worker_digests)
     if not theirs:
@@ -284,6 +295,13 @@ def _check_workers(client) -> None:
     if bad:
         raise ValueError(f"worker(s) {', '.join(bad)} run another varprop than this one "
                          "(install the same checkout on every worker)")
+    cpus = set(client.run(_worker_cpu).values())
+    if len(cpus) > 1:
+        names = sorted({c.split()[0] for c in cpus})
+        raise ValueError(f"the workers' CPUs differ ({', '.join(names)}): the SGD step's "
+                         "rounding follows the CPU's vector width, so results would depend on "
+                         "where a task ran; use one CPU model, or set NUMBA_CPU_NAME=generic "
+                         "for every worker")
 
 
 # ----------------------------------------------------------------------------- running

@@ -120,12 +120,12 @@ def claim_rows(results) -> list[tuple[str, str, str, str]]:
                  "fraction with |z| > 0.9 (tanh); |z| of the density's peak (softsign)",
                  f"tanh tail {_fmt(ht['tail'], '{:.2f}')}; softsign peak at "
                  f"{_fmt(hs['peak'], '{:.2f}')}",
-                 # holds: tanh's first layer saturates more than its top one, softsign's peaks
-                 # all in [0.5, 0.9]; partly: tanh's first layer mostly saturated, half of
-                 # softsign's peaks in [0.5, 0.95]
+                 # holds: tanh's first layer saturates more than its top one, and softsign's
+                 # peaks all lie in [0.5, 0.9]; partly: one of the two halves holds, or half
+                 # of softsign's peaks lie in [0.5, 0.95]
                  _verdict(ht["tail"][0] > ht["tail"][-1] + 0.05 and
                           all(0.5 <= p <= 0.9 for p in hs["peak"]),
-                          partly=ht["tail"][0] > 0.5 and
+                          partly=ht["tail"][0] > ht["tail"][-1] + 0.05 or
                           2 * sum(0.5 <= p <= 0.95 for p in hs["peak"]) >= len(hs["peak"]))))
     gs, gn = S.gradient_spread(shp[std]), S.gradient_spread(shp["Tanh N"])
     rows.append((f"Fig. 9: normalized init keeps the layers' weight-gradient spread alike during "
