@@ -16,7 +16,7 @@ done
 # Every figure, Table 1 and the claims' numbers (paper_figures/claims.md) at the gallery scale.
 # The results behind them are committed (simulations/runs/gallery/: the training runs and the
 # results at initialisation): they are re-read, and recomputed only when missing or stale
-# (their config or the code behind them changed: about 45 minutes; a local Dask cluster of two
+# (their config or the code behind them changed: about an hour; a local Dask cluster of two
 # workers of one thread each). `varprop figures --recompute` recomputes everything;
 # `--scale smoke` is the quick check, `--scale paper --plan` the paper scale's cost.
 echo

@@ -52,11 +52,12 @@ def register(sub) -> None:
                            "successive halving, whose last rate trains the full length. Stored "
                            "results are keyed by their config and the code behind them: "
                            "re-read, resumed when interrupted, recomputed when stale. Scales: "
-                           "smoke (minutes, CI), gallery (the committed results: about 45 "
-                           "minutes of two cores to recompute), paper (the paper's settings: "
+                           "smoke (minutes, CI), gallery (the committed results: about an hour "
+                           "of two cores to recompute), paper (the paper's settings: "
                            "see --plan). A cluster: start `dask scheduler` and `dask worker "
-                           "ADDRESS` processes on machines that share the --store folder and "
-                           "have this same varprop installed, then pass --scheduler ADDRESS."),
+                           "ADDRESS` processes on machines of one CPU model that share the "
+                           "--store folder and have this same varprop installed, then pass "
+                           "--scheduler ADDRESS."),
                        epilog=("examples: varprop figures --scale smoke --only 6,7,8; "
                                "varprop figures --scale gallery --jobs 2; "
                                "varprop figures --scale paper --plan; "
@@ -85,5 +86,5 @@ def register(sub) -> None:
                          "at rates timed here for a few seconds"))
     f.add_argument("--recompute", action="store_true",
                    help=("remove these figures' stored results at this scale and compute them "
-                         "anew (the training runs too: about 45 minutes at the gallery scale)"))
+                         "anew (the training runs too: about an hour at the gallery scale)"))
     f.set_defaults(func=_cmd_figures)
