@@ -20,7 +20,7 @@ with GEMM1's, the fraction a row would reach on cores of its own. (c)'s Measurem
 bit for bit against (a)'s (both run one BLAS thread per network).
 
     python benchmarks/montecarlo_speed.py [--networks 16] [--samples 1000] [--repeat 3]
-        [--workers 2] [--batch 2] [--dtype float64]
+        [--workers 2] [--batch 2] [--dtype float64] [--dask-defaults]
     python benchmarks/montecarlo_speed.py --passes [--samples 10000]   # kernels vs NumPy
 
 ``--passes`` prints the older table instead: one pass of varprop's Numba kernels against a
@@ -46,6 +46,12 @@ from varprop.quantities import QUANTITIES
 from varprop.threads import thread_limits
 
 WIDTHS = [1024, 1000, 1000, 1000, 1000, 1000, 9]
+# Dask settings for CPU-bound workers, each worth a few per cent here (--dask-defaults drops
+# them): no statistical profiler sampling the task's stack every 10 ms, and no
+# MALLOC_TRIM_THRESHOLD_=65536 (which turns off glibc's adaptive mmap threshold, so that every
+# weight matrix and input chunk is mapped and faulted in afresh).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 BINS = 200
 
 
@@ -65,8 +71,9 @@ def varprop_pass(W, xs, labels):
     col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]
     jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
     pairs = [(np.arange(32), np.arange(min(32, w.shape[1]))) for w in W]
+    work = {}                          # reused buffers, as sample_networks runs the pass
     for x, y in zip(xs, labels):
-        _pass(x, W, [None] * L, "tanh", y, None, acc, ranges, col_sq, jac, pairs)
+        _pass(x, W, [None] * L, "tanh", y, None, acc, ranges, col_sq, jac, pairs, work)
 
 
 def _stats(a):
@@ -142,6 +149,7 @@ def _blas_threads_here():
 
 def workers_table(args):
     """(a), (b), (c) and the GEMM rows on the paper's network; see the module docstring."""
+    import dask
     from distributed import Client, LocalCluster
 
     dtype, R, S = np.dtype(args.dtype), args.networks, args.samples
@@ -154,8 +162,9 @@ def workers_table(args):
     gemm_rows = len(xs) * args.chunk
     env = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     t = time.perf_counter()
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR, env=env)
+    with dask.config.set(WORKER_CONFIG if not args.dask_defaults else {}):
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR, env=env)
     client = Client(cluster)
     # warm-up outside the timing: the Numba kernels (from their cache) and BLAS on every worker
     client.run(sample_networks, tiny, 0, 1)
@@ -204,7 +213,8 @@ def workers_table(args):
     print(f"# {platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__}, "
           f"numpy {np.__version__}, BLAS {blas}; worker BLAS threads {blas_on_workers}")
     print(f"# network {WIDTHS} tanh, standard init, {args.dtype}; {R} networks x {S} inputs "
-          f"(chunks of {args.chunk}); Dask batches of {args.batch} networks; cluster start + "
+          f"(chunks of {args.chunk}); Dask batches of {args.batch} networks"
+          f"{' (Dask default settings)' if args.dask_defaults else ''}; cluster start + "
           f"warm-up {started:.1f} s (not timed); best of {args.repeat} interleaved rounds")
     print("# CPU use: CPU seconds of the working processes / wall seconds in the best round "
           "(below 1 or 2: the machine was shared); per CPU-s: inputs per CPU second over GEMM1's")
@@ -219,8 +229,11 @@ def workers_table(args):
         print(f"{label:38} {best_t:7.2f} {med_t:8.2f} {rate:9.0f} {flops(n) / best_t / 1e9:8.1f} "
               f"{rate / g1:8.0%} {rate / (2 * g1):9.0%} {cpus[label][k] / best_t:7.2f} "
               f"{n / min(cpus[label]) / g1_cpu:9.0%}")
+    c = f"(c) {args.workers} Dask workers x 1 BLAS"
+    print(f"# (c) reaches {R * S / min(times[c]) / (args.workers * g1):.0%} of {args.workers} x "
+          f"the single-thread GEMM throughput (target: 75 %)")
     same = _same_bits(results["(a) 1 process, 1 BLAS thread"],
-                      results[f"(c) {args.workers} Dask workers x 1 BLAS"])
+                      results[c])
     print(f"# (c) Measurement identical to (a) bit for bit: {'yes' if same else 'NO'}")
 
 
@@ -256,6 +269,8 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=2, help="networks per Dask task")
     ap.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    ap.add_argument("--dask-defaults", action="store_true",
+                    help="workers with Dask's default profiler and malloc settings")
     args = ap.parse_args(argv)
     if args.passes:
         args.samples = args.samples or 10_000

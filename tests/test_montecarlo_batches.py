@@ -131,3 +131,44 @@ def test_sample_networks_and_combine_reject_bad_use():
             combine(spec, parts)
     with pytest.raises(ValueError, match="MeasureSpec"):
         combine({"networks": 4}, [a, b])
+
+
+@pytest.mark.parametrize("activation,dtype", [("tanh", "float32"), ("tanh", "float64"),
+                                              ("sigmoid", "float64")])
+def test_reused_buffers_give_the_same_bits(activation, dtype):
+    """The pass's workspace (buffers kept across chunks and networks, np.tanh in place) changes
+    no bit: each chunk, including a shorter last one, equals a pass on fresh arrays."""
+    from varprop.kernels import passes
+    from varprop.montecarlo import _pass
+    from varprop.quantities import QUANTITIES
+
+    rng = np.random.default_rng(5)
+    widths = [20, 16, 12, 4]
+    W = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
+         for a, b in zip(widths[:-1], widths[1:])]
+    L = len(W)
+    ranges = {q: np.tile([-3.0, 3.0], (L, 1)) for q in QUANTITIES}
+    col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]
+    pairs = [(np.arange(4), np.arange(3))] * L
+
+    def run(x, labels, work):
+        acc = {q: [passes.new_accumulator(6) for _ in range(L)] for q in QUANTITIES}
+        jac = [np.zeros((passes.N_BLOCKS, 2)) for _ in range(L - 1)]
+        out = _pass(x, W, [None] * L, activation, labels, None, acc, ranges, col_sq, jac,
+                    pairs, work)
+        arrays = [a.copy() for part in out[:4] for a in part]     # before the next call
+        return arrays, out[4], acc, jac
+
+    work = {}
+    for rows in (30, 30, 11):
+        x = rng.standard_normal((rows, widths[0])).astype(dtype)
+        labels = rng.integers(0, widths[-1], rows)
+        fresh, reused = run(x, labels, None), run(x, labels, work)
+        for a, b in zip(fresh[0], reused[0]):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        assert fresh[1] == reused[1]
+        for q in QUANTITIES:
+            for (m1, h1), (m2, h2) in zip(fresh[2][q], reused[2][q]):
+                assert np.array_equal(m1, m2) and np.array_equal(h1, h2)
+        assert all(np.array_equal(a, b) for a, b in zip(fresh[3], reused[3]))
+    assert work and all(a.shape[0] == 30 for a in work.values())

@@ -18,7 +18,7 @@ import numpy as np
 
 from .init import resolve_scheme, sample_weights
 from .kernels import passes
-from .activations import CODES, numpy_functions
+from .activations import CODES, numpy_functions, numpy_ufunc
 from .choices import INPUT_LAWS, TOP_GRADIENTS
 from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme
@@ -192,26 +192,49 @@ def _summarise(mom, hist, ranges):
         nonfinite=mom[..., passes.NONFINITE].sum(0), per_network_variance=v_r)
 
 
-def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pairs):
+def _buffer(work, key, rows, cols, dtype):
+    """A (rows, cols) array: fresh when ``work`` is None, else rows of a buffer in ``work`` kept
+    across chunks and networks (allocating the big temporaries afresh maps and zeroes new pages
+    each time: about 15 % of a pass on the paper's network)."""
+    if work is None:
+        return np.empty((rows, cols), dtype)
+    a = work.get(key)
+    if a is None or a.shape[0] < rows or a.shape[1] != cols or a.dtype != dtype:
+        a = work[key] = np.empty((rows, cols), dtype)
+    return a[:rows]
+
+
+def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pairs, work=None):
     """One chunk forward and back through one network, folding everything into ``acc``.
 
     x: (rows, n_0); W[k]: (n_k, n_{k+1}); labels: (rows,) for softmax + NLL at the top, or
     ``top_delta(shape)`` giving the injected top gradient. Returns (s, z, f'(s), delta, cost):
     lists over layers of the pre-activations, activations (z[0] = x), derivatives and
-    back-propagated gradients dC/ds, and the summed NLL.
+    back-propagated gradients dC/ds, and the summed NLL. work: None, or a dict whose buffers
+    the big arrays reuse (same bits; the returned arrays are then overwritten by the next call).
     """
     L = len(W)
     code, f = CODES[activation], numpy_functions(activation)[0]
+    ufunc = numpy_ufunc(activation) if work is not None else None
     ss, zs, fps, deltas = [], [x], [], [None] * L
     cost = 0.0
+    rows = x.shape[0]
     passes.accumulate(x, *acc["activation"][0], *ranges["activation"][0])
     for k in range(L):
-        s = zs[k] @ W[k]                                           # (rows, n_{k+1})
+        if work is None:
+            s = zs[k] @ W[k]                                       # (rows, n_{k+1})
+        else:
+            s = np.matmul(zs[k], W[k], out=_buffer(work, ("s", k), rows, W[k].shape[1],
+                                                   np.result_type(zs[k], W[k])))
         if b[k] is not None:
             s += b[k]
         ss.append(s)
         if k < L - 1:
-            z, fp = f(s), np.empty_like(s)
+            if ufunc is not None:                                  # tanh: np.tanh in place
+                z = ufunc(s, out=_buffer(work, ("z", k), rows, s.shape[1], s.dtype))
+            else:
+                z = f(s)
+            fp = _buffer(work, ("fp", k), rows, s.shape[1], s.dtype)
             passes.forward_layer(s, z, code, fp, *acc["preactivation"][k],
                                  *ranges["preactivation"][k], *acc["activation"][k + 1],
                                  *ranges["activation"][k + 1], col_sq[k], jac[k])
@@ -230,7 +253,11 @@ def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pair
         passes.weight_gradient(zs[k], delta, *pairs[k], *acc["weight_gradient"][k],
                                *ranges["weight_gradient"][k])
         if k > 0:
-            g = delta @ W[k].T                                     # (rows, n_k), eq. (2)
+            if work is None:
+                g = delta @ W[k].T                                 # (rows, n_k), eq. (2)
+            else:
+                g = np.matmul(delta, W[k].T, out=_buffer(work, ("g", k), rows, W[k].shape[0],
+                                                         np.result_type(delta, W[k])))
             passes.backward_layer(g, fps[k - 1], *acc["backprop"][k - 1], *ranges["backprop"][k - 1])
             delta = g
     return ss, zs, fps, deltas, cost
@@ -364,7 +391,8 @@ def sample_networks(spec: MeasureSpec, first: int, stop: int, inputs=None, *,
                          "use given inputs")
     # overflow is counted per layer by the kernels (``nonfinite``), not warned about
     with thread_limits(blas_threads, numba_threads), np.errstate(over="ignore", invalid="ignore"):
-        rows = [_one_network(spec, r, inputs) for r in range(first, stop)]
+        work = {}                      # the pass's big arrays, reused by every network here
+        rows = [_one_network(spec, r, inputs, work) for r in range(first, stop)]
     hist = rows[0][1]
     for row in rows[1:]:
         hist = hist + row[1]                               # integer counts: any order, same sum
@@ -378,15 +406,18 @@ def sample_networks(spec: MeasureSpec, first: int, stop: int, inputs=None, *,
     }
 
 
-def _one_network(spec, r, inputs):
+def _one_network(spec, r, inputs, work=None):
     """Network r: returns moments (Q, L, 4), histogram counts (Q, L, bins + 2), the Jacobian
     rows (L-1,) x 2 and the summed cost."""
     widths, L, dt, chunk = spec.widths, len(spec.widths) - 1, np.dtype(spec.dtype), spec.chunk
     rng = np.random.default_rng([spec.seed, r])   # network r's own stream: explicit, reproducible
-    W = [sample_weights(rng, widths[k], widths[k + 1], spec.scheme, dt) for k in range(L)]
+    W, col_sq = [], []
+    for k in range(L):
+        W.append(sample_weights(rng, widths[k], widths[k + 1], spec.scheme, dt))  # (n_k, n_{k+1})
+        # squared column norms while W^k is still in cache (no draw: the stream is unchanged)
+        col_sq.append(np.einsum("ij,ij->j", W[k], W[k], dtype=np.float64))     # (n_{k+1},)
     b = [(rng.normal(0.0, np.sqrt(spec.bias_variance), widths[k + 1]).astype(dt)
           if spec.bias_variance > 0 else None) for k in range(L)]
-    col_sq = [np.einsum("ij,ij->j", w, w, dtype=np.float64) for w in W]    # (n_{k+1},)
     pairs = [(np.sort(rng.choice(widths[k], min(spec.weight_pairs, widths[k]), replace=False)),
               np.sort(rng.choice(widths[k + 1], min(spec.weight_pairs, widths[k + 1]),
                                  replace=False)))
@@ -410,7 +441,7 @@ def _one_network(spec, r, inputs):
         top_delta = None if spec.top == "softmax" else (
             lambda shape: rng.standard_normal(shape).astype(dt, copy=False))
         _, zs, fps, _, c = _pass(x, W, b, spec.activation, labels, top_delta, acc, spec.ranges,
-                                 col_sq, jac, pairs)
+                                 col_sq, jac, pairs, work)
         cost += c
         while svd_done < spec.jacobian_inputs and svd_done < rows:
             for k in range(L - 1):
