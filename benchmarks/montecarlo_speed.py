@@ -23,6 +23,13 @@ bit for bit against (a)'s (both run one BLAS thread per network).
         [--workers 2] [--batch 2] [--dtype float64] [--dask-defaults]
     python benchmarks/montecarlo_speed.py --passes [--samples 10000]   # kernels vs NumPy
 
+Measured here (2-core AMD EPYC VM, OpenBLAS 0.3.31, float64, the defaults, quiet rounds):
+GEMM1 ~61 GFLOP/s; (a) 79-81 % of GEMM1; (b) 60-65 % of 2 x GEMM1; (c) 74-77 % of 2 x GEMM1
+(68-71 % with --dask-defaults; 79 % with 5000 inputs per network). What (a) spends beyond the
+products, per network of 1000 inputs (~380 ms): the Numba statistics kernels ~45 ms, weight
+sampling ~13 ms, input sampling and bookkeeping ~11 ms; two processes side by side do not slow
+each other, so (c) loses only Dask's share on top of (a).
+
 ``--passes`` prints the older table instead: one pass of varprop's Numba kernels against a
 plain NumPy version of the same work, per dtype and thread setting, with ``efficiency`` = GEMM
 time / pass time.
@@ -46,12 +53,17 @@ from varprop.quantities import QUANTITIES
 from varprop.threads import thread_limits
 
 WIDTHS = [1024, 1000, 1000, 1000, 1000, 1000, 9]
-# Dask settings for CPU-bound workers, each worth a few per cent here (--dask-defaults drops
-# them): no statistical profiler sampling the task's stack every 10 ms, and no
-# MALLOC_TRIM_THRESHOLD_=65536 (which turns off glibc's adaptive mmap threshold, so that every
-# weight matrix and input chunk is mapped and faulted in afresh).
+# Dask settings for CPU-bound workers on a small machine, each worth a few per cent of (c) here
+# (--dask-defaults drops them): no statistical profiler sampling the task's stack every 10 ms; no
+# MALLOC_TRIM_THRESHOLD_=65536 (it turns off glibc's adaptive mmap threshold, so every weight
+# matrix and input chunk is mapped and faulted in afresh); and slower housekeeping (event-loop
+# tick, system and memory monitors), which on 2 cores otherwise takes ~3 % of a core from the
+# workers.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
-                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                 "distributed.admin.tick.interval": "1s",
+                 "distributed.admin.system-monitor.interval": "5s",
+                 "distributed.worker.memory.monitor-interval": "1s"}
 BINS = 200
 
 

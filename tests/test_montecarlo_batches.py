@@ -114,7 +114,8 @@ def test_spec_validates_like_measure(kwargs, match):
 
 def test_sample_networks_and_combine_reject_bad_use():
     spec = measure_spec([8, 8, 2], "tanh", networks=4, samples=10, bins=4)
-    for first, stop, match in [(-1, 2, "first"), (2, 2, "stop"), (0, 5, "stop must be <= networks = 4")]:
+    for first, stop, match in [(-1, 2, "first"), (2, 2, "stop"),
+                               (0, 5, "stop must be <= networks = 4")]:
         with pytest.raises(ValueError, match=match):
             sample_networks(spec, first, stop)
     with pytest.raises(ValueError, match="build it with inputs="):

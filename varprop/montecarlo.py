@@ -349,6 +349,12 @@ def _check_inputs(inputs, samples, n0):
     return inputs
 
 
+def _check_spec(spec):
+    if not isinstance(spec, MeasureSpec):
+        raise ValueError(f"spec must be a MeasureSpec (see measure_spec), "
+                         f"got {type(spec).__name__}")
+
+
 def batches(networks: int, size: int) -> list[tuple[int, int]]:
     """Split networks 0..networks-1 into consecutive ranges [first, stop) of at most ``size``
     networks each, in network order: the batches ``sample_networks`` takes."""
@@ -368,16 +374,17 @@ def sample_networks(spec: MeasureSpec, first: int, stop: int, inputs=None, *,
     to ``measure_spec``, or None for random inputs. Returns plain NumPy arrays, n = stop - first:
 
     - ``networks`` (n,) int64: the network indices r;
-    - ``moments`` (n, Q, L, 4): per network, quantity (``QUANTITIES`` order) and layer, the
-      count, sum, sum of squares and non-finite count (``kernels.passes``);
+    - ``moments`` (n, Q, L, 4): per network, quantity (``QUANTITIES`` order: s^i, z^i,
+      dC/ds^i of eq. (2), dC/dW^i of eq. (3)) and layer, the count, sum, sum of squares and
+      non-finite count (``kernels.passes``);
     - ``histograms`` (Q, L, bins + 2) int64: bin counts summed over the batch (then under- and
       overflow);
-    - ``jacobian_mean_sq`` (n, L-1): mean squared singular value of J^i = dz^{i+1}/dz^i;
+    - ``jacobian_mean_sq`` (n, L-1): mean squared singular value of J^i = dz^{i+1}/dz^i
+      (Section 4.2.2);
     - ``jacobian_mean`` (n, L-1): mean singular value over the SVD'd inputs (NaN without any);
     - ``cost`` (n,): summed NLL over the network's inputs (0 with the injected top).
     """
-    if not isinstance(spec, MeasureSpec):
-        raise ValueError(f"spec must be a MeasureSpec (see measure_spec), got {type(spec).__name__}")
+    _check_spec(spec)
     first = _check_int("first", first, 0)
     stop = _check_int("stop", stop, first + 1)
     if stop > spec.networks:
@@ -462,10 +469,10 @@ def combine(spec: MeasureSpec, partials) -> Measurement:
 
     Per-network rows are stacked, histogram counts (integers) added and the per-network costs
     summed exactly (``math.fsum``), so the result is bit for bit the same however the networks
-    were batched. Standard errors are across the R networks (Section 4 of the module docstring).
+    were batched. Standard errors are the spread across the R networks (units of one network
+    share its weights: see the module docstring).
     """
-    if not isinstance(spec, MeasureSpec):
-        raise ValueError(f"spec must be a MeasureSpec (see measure_spec), got {type(spec).__name__}")
+    _check_spec(spec)
     partials = list(partials)
     if not partials:
         raise ValueError("combine needs at least one partial result")
