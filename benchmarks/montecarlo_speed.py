@@ -47,23 +47,19 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_info
 
+from varprop.engine import WORKER_CONFIG, WORKER_ENV
 from varprop.kernels import passes
 from varprop.montecarlo import _pass, batches, combine, measure_spec, sample_networks
 from varprop.quantities import QUANTITIES
 from varprop.threads import thread_limits
 
 WIDTHS = [1024, 1000, 1000, 1000, 1000, 1000, 9]
-# Dask settings for CPU-bound workers on a small machine, each worth a few per cent of (c) here
-# (--dask-defaults drops them): no statistical profiler sampling the task's stack every 10 ms; no
-# MALLOC_TRIM_THRESHOLD_=65536 (it turns off glibc's adaptive mmap threshold, so every weight
-# matrix and input chunk is mapped and faulted in afresh); and slower housekeeping (event-loop
-# tick, system and memory monitors), which on 2 cores otherwise takes ~3 % of a core from the
-# workers.
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
-                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                 "distributed.admin.tick.interval": "1s",
-                 "distributed.admin.system-monitor.interval": "5s",
-                 "distributed.worker.memory.monitor-interval": "1s"}
+# The engine's Dask settings for CPU-bound workers (varprop.engine.WORKER_CONFIG; each worth a
+# few per cent of (c) here, --dask-defaults drops them): no statistical profiler sampling the
+# task's stack every 10 ms; no MALLOC_TRIM_THRESHOLD_=65536 (it turns off glibc's adaptive mmap
+# threshold, so every weight matrix and input chunk is mapped and faulted in afresh); and slower
+# housekeeping (event-loop tick, system and memory monitors), which on 2 cores otherwise takes
+# ~3 % of a core from the workers.
 BINS = 200
 
 
@@ -172,7 +168,7 @@ def workers_table(args):
     gemm_nets = min(R, 4)        # the products of 4 networks' inputs: the ceiling, re-timed
     W, xs, labels = setup(dtype, gemm_nets * S, args.chunk)
     gemm_rows = len(xs) * args.chunk
-    env = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = WORKER_ENV
     t = time.perf_counter()
     with dask.config.set(WORKER_CONFIG if not args.dask_defaults else {}):
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
