@@ -119,21 +119,6 @@ def test_jacobian_mean_singular_values_standard_vs_normalized():
     assert np.all((std.jacobian_mean > 0.3) & (std.jacobian_mean < 0.6))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(networks=0), "networks must be an integer >= 1"),
-    (dict(samples=-3), "samples must be an integer >= 1"),
-    (dict(input_law="cauchy"), "normal, uniform"),
-    (dict(top="hinge"), "softmax, injected"),
-    (dict(dtype="float16"), "float32, float64"),
-    (dict(law="cauchy"), "uniform, normal, truncated_normal, orthogonal"),
-    (dict(var_x=0), "var_x must be a positive number"),
-    (dict(bias_variance=-1), "bias_variance"),
-])
-def test_bad_input(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        measure([8, 8, 2], "tanh", "standard", **kwargs)
-
-
 def test_check_cli_json_and_exit_codes(capsys, monkeypatch):
     argv = ["check", "--widths", "64,64,64,5", "--activation", "tanh", "--init", "normalized",
             "--networks", "6", "--samples", "40", "--json"]

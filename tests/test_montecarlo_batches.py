@@ -106,6 +106,7 @@ def test_batches_split_in_network_order():
     (dict(ranges={"activation": np.zeros((3, 2))}), r"must have shape \(2, 2\)"),
 ])
 def test_spec_validates_like_measure(kwargs, match):
+    """Bad input: the same one-line ValueError from measure_spec and measure."""
     with pytest.raises(ValueError, match=match):
         measure_spec([8, 8, 2], "tanh", "standard", **kwargs)
     with pytest.raises(ValueError, match=match):

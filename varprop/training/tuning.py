@@ -8,8 +8,9 @@ the budget; and so on until one rate is left, which trains the full length: that
 the model's run (nothing is retrained). With n rates there are R = ⌈log2 n⌉ cuts; the first
 budget defaults to ``updates / 2^R``, so for n = 2^R the cost is (1 + R/2) full runs: 2 for a
 4-rate grid (when the evaluation/monitor step is at most ``updates / 2^R``; a coarser step
-rounds the first budget up to one step, and costs more). A first budget equal to ``updates`` (``tune_updates = updates``) trains every rate
-the full length: the paper's own procedure, at n full runs.
+rounds the first budget up to one step, and costs more). A first budget equal to ``updates``
+(``tune_updates = updates``) trains every rate the full length: the paper's own procedure, at
+n full runs.
 
 Budgets are multiples of the evaluation and monitor intervals, so a trial stopped at a budget
 and continued holds exactly the points of an uninterrupted run (``run.py`` resumes bit for
