@@ -78,13 +78,12 @@ def load_config(name: str, scale: str, folder=None) -> dict:
 
 @dataclass
 class TaskSpec:
-    """One unit of work: ``fn(*args)`` on a worker; ``updates`` its SGD updates (0 for work at
-    initialisation), ``cost`` its estimated core-seconds (``--plan``)."""
+    """One unit of work: ``fn(*args, **kwargs)`` on a worker; ``name`` says what it is (and
+    keys it on the cluster)."""
 
     name: str
     fn: object
     args: tuple
-    updates: int = 0
     kwargs: dict = field(default_factory=dict)
 
 
@@ -159,14 +158,12 @@ class ModelJob:
             if self.running.get(lr) == budget:
                 continue
             self.running[lr] = budget
-            t = self.trials[lr]
             out.append(TaskSpec(
                 f"{self.config_name}/{store.slug(self.label)}/lr={lr:g}@{budget}",
                 self.tuning.train_trial,
                 (self.tuning.trial_config(self.config, lr),
                  str(self.tuning.trial_folder(self.folder, lr)), budget),
-                kwargs={"log": self.tuning.silent},
-                updates=budget - min(t.updates_done, budget)))
+                kwargs={"log": self.tuning.silent}))
         return out
 
     def finish(self, spec: TaskSpec, trial) -> None:
