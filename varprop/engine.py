@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,7 @@ class ModelJob:
     def prepare(self) -> None:
         """Before training: remove what is not a trial of this grid (an older layout, a rate
         no longer in it) and label every trial's folder (a stale one is emptied first)."""
-        self._tidy(self.grid)
+        self._tidy()
         for lr in self.grid:
             store.claim(self.tuning.trial_folder(self.folder, lr), TRAINING, self._params(lr))
         self._decide()
@@ -125,11 +126,11 @@ class ModelJob:
         if self.decision.decided and not self._table_current():
             write_json(self.folder / store.TUNING_JSON, self.table())
 
-    def _tidy(self, grid) -> None:
+    def _tidy(self) -> None:
         """Remove what is not a trial of this grid (an older layout, a rate no longer in it)."""
         if not self.folder.is_dir():
             return
-        keep = {self.tuning.trial_folder(self.folder, lr).name for lr in grid} | {
+        keep = {self.tuning.trial_folder(self.folder, lr).name for lr in self.grid} | {
             store.TUNING_JSON}
         for p in self.folder.iterdir():
             if p.name not in keep:
@@ -165,6 +166,15 @@ class ModelJob:
                  str(self.tuning.trial_folder(self.folder, lr)), budget),
                 kwargs={"log": self.tuning.silent}))
         return out
+
+    def result(self) -> dict:
+        """The model's results: the chosen rate's trial, its halving record, config, digest."""
+        lr = self.decision.chosen_lr
+        folder = self.tuning.trial_folder(self.folder, lr)
+        meta, arrays = store.read_result(folder)
+        return {"meta": meta, "arrays": arrays, "tuning": self.table(),
+                "config": self.tuning.trial_config(self.config, lr),
+                "digest": store.digest(TRAINING, self._params(lr)), "folder": str(folder)}
 
     def finish(self, spec: TaskSpec, trial) -> None:
         self.trials[trial.lr] = trial
@@ -265,7 +275,7 @@ def cluster(jobs: int | None = None, scheduler: str | None = None, log=print):
             _check_workers(client)
             yield client
         return
-    n = os.cpu_count() or 1 if jobs is None else jobs
+    n = (os.cpu_count() or 1) if jobs is None else jobs
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     import dask
@@ -368,7 +378,7 @@ def execute(jobs: list, client, log=print) -> int:
     def submit(job):
         for spec in job.next_tasks():
             fut = client.submit(spec.fn, *spec.args, **spec.kwargs,
-                                key=f"{spec.name}-{_token(spec)}", pure=False)
+                                key=f"{spec.name}-{uuid.uuid4().hex[:8]}")
             running[fut] = (job, spec)
             progress.tasks_submitted += 1
 
@@ -387,8 +397,7 @@ def execute(jobs: list, client, log=print) -> int:
                 progress.tasks_done += 1
                 submit(job)
             for job in jobs:
-                if hasattr(job, "poll"):
-                    job.poll()
+                job.poll()
             progress.refresh()
     finally:
         for fut in running:
@@ -400,11 +409,6 @@ def execute(jobs: list, client, log=print) -> int:
 def _has_bokeh() -> bool:
     import importlib.util
     return importlib.util.find_spec("bokeh") is not None
-
-
-def _token(spec) -> str:
-    import hashlib
-    return hashlib.sha256(repr(spec.args).encode()).hexdigest()[:8]
 
 
 class EntryJob:
@@ -431,6 +435,9 @@ class EntryJob:
     def prepare(self) -> None:
         pass
 
+    def poll(self) -> None:
+        pass
+
     def remaining_tasks(self) -> int:
         return 0 if self.done else len(self.steps) + 1
 
@@ -445,6 +452,10 @@ class EntryJob:
             return [TaskSpec(f"{name}#store", compute_entry,
                              (self.kind, self.params, str(self.folder), self.partials))]
         return []
+
+    def result(self) -> dict:
+        meta, arrays = store.read_result(self.folder)
+        return {"meta": meta, **arrays}
 
     def finish(self, spec: TaskSpec, result) -> None:
         if spec.name.endswith("#store"):
@@ -653,34 +664,10 @@ def load(name: str, scale: str, root=None, configs=None) -> dict:
     them: training, {label: {"meta", "arrays", "tuning", "config", "digest", "folder"}} with
     the chosen rate's run; init_statistics, {label: {"meta", **arrays}}; else {"meta",
     **arrays}."""
-    import json
-
-    from . import experiments
-
-    root = store.root(root)
-    params = load_config(name, scale, configs)
-    kind = params.pop("kind", None)
-    out = {}
-    if kind == TRAINING:
-        from .training.tuning import trial_config, trial_folder
-        for job in training_jobs(name, params, scale, root):
-            if not job.done:
-                raise ValueError(f"{job.folder}: no finished halving for this config "
-                                 "(run `varprop figures` to compute it)")
-            tuning = json.loads((job.folder / store.TUNING_JSON).read_text())
-            folder = trial_folder(job.folder, tuning["chosen_lr"])
-            meta, arrays = store.read_result(folder)
-            chosen = trial_config(job.config, tuning["chosen_lr"])
-            out[job.label] = {"meta": meta, "arrays": arrays, "tuning": tuning,
-                              "config": chosen,
-                              "digest": store.digest(TRAINING, chosen.results_key()),
-                              "folder": str(folder)}
-        return out
-    for entry, sub in experiments.entries(kind, params).items():
-        folder = root / scale / name / store.slug(entry)
-        if store.state(folder, kind, sub) != "done":
-            raise ValueError(f"{folder}: no stored result for this config (run `varprop "
+    jobs = jobs_for([name], scale, root, configs)
+    for job in jobs:
+        if not job.done:
+            raise ValueError(f"{job.folder}: no stored result for this config (run `varprop "
                              "figures` to compute it)")
-        meta, arrays = store.read_result(folder)
-        out[entry] = {"meta": meta, **arrays}
-    return out if kind == "init_statistics" else out["result"]
+    out = {job.label if isinstance(job, ModelJob) else job.entry: job.result() for job in jobs}
+    return out if len(jobs) > 1 or "result" not in out else out["result"]
