@@ -28,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_derive(args) -> int:
+    from .resources import writable_folder
     from .symbolic import document
 
     out = Path(args.out)
@@ -41,6 +42,7 @@ def _cmd_derive(args) -> int:
             return 1
         print(f"{out}: up to date ({len(document.render())} files)")
         return 0
+    writable_folder(out, "--out")
     paths = document.write(out)
     print(f"wrote {len(paths)} files to {out} (main document: {out / document.MAIN})")
     return 0

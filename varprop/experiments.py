@@ -247,6 +247,16 @@ def entries(kind: str, params: dict) -> dict:
     return out
 
 
+def memory_needed(kind: str, params: dict) -> int:
+    """Bytes one task of this entry holds at its peak, roughly (the Monte-Carlo batches')."""
+    if kind != "init_statistics":
+        return 0
+    from .montecarlo import memory_needed as batch_memory
+    return batch_memory(tuple(params["widths"]), samples=int(params["samples"]),
+                        bins=int(params.get("bins", 100)),
+                        jacobian_inputs=int(params.get("jacobian_inputs", 0)))
+
+
 def tasks(kind: str, params: dict) -> list[tuple]:
     """The independent steps of one entry before ``finish``: [(function, args)]."""
     if kind != "init_statistics":

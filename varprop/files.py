@@ -75,7 +75,43 @@ def write_npz(path, arrays: dict, compress: bool = False) -> None:
                 np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
-def read_npz(path) -> dict:
-    """Every array of an .npz archive, loaded (no pickles)."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+class UnreadableFile(ValueError):
+    """A file varprop wrote that cannot be read back (damaged, truncated, not ours): one line
+    naming it and what to do."""
+
+
+def read_json(path, advice: str) -> dict:
+    """The JSON object in ``path``; ``UnreadableFile`` (naming it, then ``advice``) when it is
+    missing, damaged or not an object."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFile(f"{path}: unreadable ({_reason(exc)}); {advice}") from None
+    if not isinstance(obj, dict):
+        raise UnreadableFile(f"{path}: not a JSON object; {advice}")
+    return obj
+
+
+def read_npz(path, advice: str = "it may be damaged") -> dict:
+    """Every array of an .npz archive, loaded (no pickles); ``UnreadableFile`` (naming it,
+    then ``advice``) when it is missing, truncated or not an archive of arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise UnreadableFile(f"{path}: unreadable ({_reason(exc)}); {advice}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def remove_partial(folder, names) -> None:
+    """Delete what a killed writer left of ``names`` in ``folder``: the temporary files of
+    ``atomic_path`` that were never renamed (never a finished file)."""
+    folder = Path(folder)
+    for name in names:
+        for tmp in folder.glob(f".{name}.*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()

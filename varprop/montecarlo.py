@@ -25,6 +25,7 @@ from .symbolic.schemes import Scheme
 from .theory import meanfield_theory
 from .threads import thread_limits
 from .quantities import PERCENTILES, QUANTITIES
+from .resources import require_memory
 from .validation import check_positive, check_widths
 
 
@@ -337,9 +338,30 @@ def measure_spec(widths, activation: str = "tanh", init: str | Scheme = "standar
             raise ValueError(f"ranges[{q!r}] must have shape ({L}, 2), got {r.shape}")
         r.setflags(write=False)
         resolved[q] = r
-    return MeasureSpec(widths, activation, scheme, networks, samples, seed, var_x, input_law,
+    spec = MeasureSpec(widths, activation, scheme, networks, samples, seed, var_x, input_law,
                        top, bias_variance, dtype, bins, resolved, chunk, jacobian_inputs,
                        weight_pairs)
+    require_memory(memory_needed(widths, dtype=dtype, samples=samples, chunk=chunk, bins=bins,
+                                 jacobian_inputs=jacobian_inputs),
+                   f"measuring {'-'.join(map(str, widths))} networks",
+                   "use smaller widths, fewer samples per chunk or fewer bins")
+    return spec
+
+
+def memory_needed(widths, *, dtype: str = "float64", samples: int = 1000, chunk: int = 500,
+                  bins: int = 200, jacobian_inputs: int = 0) -> int:
+    """Bytes ``sample_networks`` holds at its peak for these ``measure_spec`` arguments,
+    roughly: one network's weights (and the float64 draw of the largest layer), a chunk's
+    forward and backward arrays (s, z, f'(s), dC/ds per layer), the histogram accumulators,
+    and one Jacobian with its SVD copy."""
+    item = np.dtype(dtype).itemsize
+    layers = [a * b for a, b in zip(widths[:-1], widths[1:])]
+    rows = min(chunk, samples)
+    weights = sum(layers) * item + max(layers) * 8
+    passes_ = rows * (widths[0] * 8 + sum(widths) * item * 4)
+    histograms = len(QUANTITIES) * len(layers) * passes.N_BLOCKS * (bins + 2) * 8
+    jacobian = 2 * max(layers) * 8 if jacobian_inputs else 0
+    return weights + passes_ + histograms + jacobian
 
 
 def _check_inputs(inputs, samples, n0):

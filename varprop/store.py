@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__
-from .files import read_npz, write_json, write_npz
+from .files import UnreadableFile, read_json, read_npz, write_json, write_npz
 
 STORE_ENV = "VARPROP_STORE"
 PACKAGE = Path(__file__).resolve().parent
@@ -144,12 +144,14 @@ def digest(kind: str, params: dict) -> str:
 
 # ----------------------------------------------------------------------------- entries
 
+REDO = "delete its folder to compute it again"
+
+
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path}: unreadable ({exc}); delete its folder to compute it "
-                         "again") from None
+        return read_json(path, REDO)
+    except UnreadableFile as exc:
+        raise StoreError(str(exc)) from None
 
 
 def state(folder, kind: str, params: dict) -> str:
@@ -160,9 +162,9 @@ def state(folder, kind: str, params: dict) -> str:
     if not exp.is_file():
         return "stale" if folder.is_dir() and any(folder.iterdir()) else "missing"
     try:
-        if json.loads(exp.read_text()).get("digest") != digest(kind, params):
+        if read_json(exp, REDO).get("digest") != digest(kind, params):
             return "stale"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except UnreadableFile:
         return "stale"
     res = folder / RESULTS_JSON
     if res.is_file() and (folder / RESULTS_NPZ).is_file() and \
@@ -204,10 +206,9 @@ def read_result(folder) -> tuple[dict, dict]:
         raise StoreError(f"{folder}: no results here ({RESULTS_JSON}, {RESULTS_NPZ})")
     meta = _read_json(folder / RESULTS_JSON)
     try:
-        arrays = read_npz(folder / RESULTS_NPZ)
-    except (OSError, ValueError, EOFError) as exc:
-        raise StoreError(f"{folder / RESULTS_NPZ}: unreadable ({exc}); delete its folder to "
-                         "compute it again") from None
+        arrays = read_npz(folder / RESULTS_NPZ, REDO)
+    except UnreadableFile as exc:
+        raise StoreError(str(exc)) from None
     return meta, arrays
 
 

@@ -9,6 +9,7 @@ from . import DEFAULT_OUT, FIGURES
 
 def _cmd_figures(args) -> int:
     from .. import engine
+    from ..resources import writable_folder
     from . import configs_of, make, parse_only
 
     if args.plan:
@@ -17,6 +18,7 @@ def _cmd_figures(args) -> int:
                            log=lambda m: print(m, file=sys.stderr))
         print(engine.format_plan(rows, args.scale, args.jobs))
         return 0
+    writable_folder(args.out, "--out")
     done = make(args.only, scale=args.scale, out=args.out, log=print, jobs=args.jobs,
                 scheduler=args.scheduler, store_root=args.store, recompute=args.recompute)
     total = sum(r["seconds"] for r in done)

@@ -2,7 +2,6 @@
 flags; ``--report`` prints the trained-vs-theory table of a run."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -43,6 +42,8 @@ def _report(format_report, meta, arrays) -> str:
 
 
 def _cmd_train(args) -> int:
+    from ..files import read_json
+    from ..resources import writable_folder
     from .report import format_report
     from .run import PROVENANCE, RESULTS_JSON, Diverged, read_results, stored_config, train
     from .tuning import successive_halving, trial_folder
@@ -55,7 +56,7 @@ def _cmd_train(args) -> int:
         return 0
     # resuming: the run's own config, with what is given on top (e.g. more --updates)
     config = _config(args, stored_config(out).to_dict() if args.resume and stored else None)
-    out = out or _default_out(config)
+    out = writable_folder(out or _default_out(config), "--out")
     log = (lambda msg: print(msg, file=sys.stderr))
     try:
         if config.lr_grid:
@@ -71,7 +72,7 @@ def _cmd_train(args) -> int:
     if args.report:
         print(_report(format_report, meta, arrays))
     last = -1
-    wall = json.loads((out / PROVENANCE).read_text())["wall_seconds"]
+    wall = read_json(out / PROVENANCE, "").get("wall_seconds", float("nan"))
     print(f"{out}: {meta['updates_done']:,} updates ({meta['examples_seen']:,} examples) in "
           f"{wall:.1f} s ({meta['status']}); test error {arrays['test_error'][last]:.2%}, "
           f"valid error {arrays['valid_error'][last]:.2%}", file=sys.stderr)

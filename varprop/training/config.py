@@ -7,14 +7,10 @@ test examples.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-if sys.version_info >= (3, 11):  # noqa: UP036 - setup.cfg admits 3.10
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+import tomllib
 
 from ..symbolic.activations import ACTIVATIONS
 from ..symbolic.laws import LAW_NAMES

@@ -20,7 +20,6 @@ checkpoint ends with the same arrays, bit for bit, as an uninterrupted run.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -30,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..files import write_json, write_npz
+from ..files import UnreadableFile, read_json, read_npz, remove_partial, write_json, write_npz
+from ..resources import require_memory
 from ..theory import input_second_moments
 from ..threads import thread_limits
 from .config import TrainConfig, from_dict
@@ -51,15 +51,26 @@ class RunExists(ValueError):
     """The output folder already holds a run (resume it, or choose another folder)."""
 
 
+class NothingToResume(ValueError):
+    """--resume of a folder that holds no run."""
+
+
 # ----------------------------------------------------------------------------- data
+
+def widths_for(config: TrainConfig) -> tuple[int, ...]:
+    """n_0 .. n_L of the config's network: the data set's input size, the hidden widths, the
+    number of classes."""
+    from ..datasets.interface import describe
+
+    facts = describe(config.dataset)
+    return (int(np.prod(facts["image_shape"])), *config.hidden, len(facts["classes"]))
+
 
 def data_for(config: TrainConfig):
     """(widths, valid, test, stream factory) for the config's data set."""
-    from ..datasets.interface import describe, load, stream
+    from ..datasets.interface import load, stream
 
-    facts = describe(config.dataset)
-    n_in = int(np.prod(facts["image_shape"]))
-    widths = (n_in, *config.hidden, len(facts["classes"]))
+    widths = widths_for(config)
     kw = {"seed": config.data_seed} if config.dataset == "shapeset" else {"data_dir": config.data_dir}
     if config.dataset == "shapeset" and config.eval_examples is not None:
         kw["n"] = config.eval_examples
@@ -105,20 +116,41 @@ def git_revision() -> str | None:
         return None
 
 
+# What to do about a damaged file of a run: the checkpoint can go (every update is a pure
+# function of the config, so a resume without it restarts from update 0 and ends with the same
+# bits); results.json holds the run's config and has no copy.
+REDO_CHECKPOINT = "delete it and --resume restarts the run from update 0 (same result)"
+REDO_RESULTS = "restore it, or start the run again in another --out"
+
+
 def read_results(out) -> tuple[dict, dict]:
     """(metadata, arrays) of the run in ``out``."""
     out = Path(out)
     if not (out / RESULTS_JSON).is_file() or not (out / RESULTS_NPZ).is_file():
         raise ValueError(f"{out}: no training results here ({RESULTS_JSON}, {RESULTS_NPZ})")
-    meta = json.loads((out / RESULTS_JSON).read_text())
-    with np.load(out / RESULTS_NPZ, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return meta, arrays
+    return read_json(out / RESULTS_JSON, REDO_RESULTS), read_npz(out / RESULTS_NPZ, REDO_RESULTS)
 
 
 def stored_config(out) -> TrainConfig:
-    meta = json.loads((Path(out) / RESULTS_JSON).read_text())
-    return from_dict(meta["config"])
+    """The config of the run in ``out`` (its results.json)."""
+    path = Path(out) / RESULTS_JSON
+    meta = read_json(path, REDO_RESULTS)
+    try:
+        return from_dict(meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnreadableFile(f"{path}: no valid config ({exc}); {REDO_RESULTS}") from None
+
+
+def memory_needed(config: TrainConfig, widths) -> int:
+    """Bytes a run of ``config`` on ``widths`` holds at its peak, roughly: the weights three
+    times (network, checkpoint arrays, archive being written), the validation and test sets in
+    float64 and cast, the prefetched stream and the monitors' per-layer passes."""
+    item = np.dtype(config.dtype).itemsize
+    params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    examples = 2 * (config.eval_examples or 10_000)
+    passes = max(config.monitor_examples, 1000) * sum(widths) * 8 * 4
+    stream = PREFETCH * config.batch_size * widths[0] * 8 * 2
+    return 3 * params * item + examples * widths[0] * (8 + item) + passes + stream
 
 
 # ----------------------------------------------------------------------------- the run
@@ -167,6 +199,9 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
     if exists and not resume:
         raise RunExists(f"{out} already holds a run; pass --resume to continue it, or choose "
                         "another --out")
+    if resume and not exists:
+        raise NothingToResume(f"{out}: no run to resume here (no {RESULTS_JSON} or "
+                              f"{CHECKPOINT}); leave out --resume to start one")
     if resume and (out / RESULTS_JSON).is_file():
         old = stored_config(out)
         diff = {k: (v, config.results_key()[k]) for k, v in old.results_key().items()
@@ -176,21 +211,29 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             raise ValueError(f"{out} holds a run with {k}={a!r}, not {b!r}; resume it with its "
                              "own config, or choose another --out")
     widths, (xv, yv), (xt, yt), minibatches = data_for(config)   # fails before any writing
+    require_memory(memory_needed(config, widths), f"training {'-'.join(map(str, widths))}",
+                   "use smaller --hidden or fewer eval_examples")
     out.mkdir(parents=True, exist_ok=True)
+    remove_partial(out, (RESULTS_JSON, RESULTS_NPZ, CHECKPOINT, PROVENANCE))
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
     moments = input_second_moments(xm)       # (M,): the theories per monitor example
     edge_keys = [k for k, _, _ in monitors.EDGE_KEYS]
     with thread_limits(blas_threads=config.threads, numba_threads=config.threads):
         if resume and (out / CHECKPOINT).is_file():
-            with np.load(out / CHECKPOINT, allow_pickle=False) as f:
-                ck = {k: f[k] for k in f.files}
-            net = Network.from_arrays(widths, config.activation, ck)
-            update = int(ck["update"])
-            cost_sum, cost_count = float(ck["train_cost_sum"]), int(ck["train_cost_count"])
+            ck = read_npz(out / CHECKPOINT, REDO_CHECKPOINT)
+            try:
+                net = Network.from_arrays(widths, config.activation, ck)
+                update = int(ck["update"])
+                cost_sum, cost_count = float(ck["train_cost_sum"]), int(ck["train_cost_count"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UnreadableFile(f"{out / CHECKPOINT}: not a checkpoint of this run ({exc}); "
+                                     f"{REDO_CHECKPOINT}") from None
             series = _Series({k[2:]: v for k, v in ck.items() if k.startswith("r:")}, edge_keys)
             prov = out / PROVENANCE
-            wall = float(json.loads(prov.read_text()).get("wall_seconds", 0.0)) \
-                if prov.is_file() else 0.0
+            try:
+                wall = float(read_json(prov, "").get("wall_seconds", 0.0))
+            except (UnreadableFile, TypeError, ValueError):
+                wall = 0.0                      # where it ran is not a result: start afresh
             log_resume = f"resuming {out} at update {update:,}"
         else:
             net = init_network(widths, config.activation, config.init, config.law, config.dtype,
