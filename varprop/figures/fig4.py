@@ -26,7 +26,7 @@ def build(results):
             centres = 0.5 * (edges[k - 1, 1:] + edges[k - 1, :-1])
             ax.plot(centres, a["activation_histogram"][-1, k - 1], label=f"layer {k}",
                     color=st["color"], linestyle=st["linestyle"])
-        ax.set_yscale("log")
+        style.log_scale(ax)
         ax.set_xlim(-1, 1)
         ax.set_ylabel("density")
         ax.set_title(f"{panel}, lr {results[label]['meta']['config']['lr']:g}: after "

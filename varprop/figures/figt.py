@@ -41,7 +41,7 @@ def build(results):
                         markersize=2.5)
                 ax.plot(t, lin[:, i], color=st["color"], linestyle=":", linewidth=0.9)
             ax.axhline(1.0, color="0.75", linewidth=0.6)
-            ax.set_yscale("log")
+            style.log_scale(ax)
             ax.set_ylim(*YLIM)
             if row == 0:
                 ax.set_title(title)

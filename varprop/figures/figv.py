@@ -27,7 +27,7 @@ def build(results):
             ax.plot(layer, mf, color="black", linestyle="--", label="mean-field theory (each input's own q, averaged)")
             ax.errorbar(layer, mc, yerr=2 * se, color="black", marker="o", markersize=3.5,
                         linestyle="none", capsize=2, label="Monte-Carlo ± 2 SE")
-            ax.set_yscale("log")
+            style.log_scale(ax)
             ax.set_xticks(layer)
             if r == 0:
                 ax.set_title(title)
