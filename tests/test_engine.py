@@ -161,8 +161,8 @@ def test_bad_engine_flags_exit_2(tmp_path):
         assert "Traceback" not in r.stderr
     a_file = tmp_path / "file"
     a_file.write_text("")
-    for args, says in ((["--store", "/proc/nope"], "cannot write the results store"),
-                       (["--store", str(a_file)], "cannot write the results store"),
+    for args, says in ((["--store", "/proc/nope"], "--store /proc/nope: cannot write in /proc"),
+                       (["--store", str(a_file)], "is a file; give a folder"),
                        (["--scheduler", "nonsense"], "cannot reach the Dask scheduler")):
         r = _cli("figures", "--only", "5", "--out", str(tmp_path / "out"), *args, timeout=120)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)

@@ -203,17 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _commands(parser) -> list[str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
+
+
 def main(argv=None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
-            parser.print_help()
-            return 2
+            raise UsageError(f"varprop: give a command: {', '.join(_commands(parser))} "
+                             "(varprop --help explains each)")
         return args.func(args)
     except ValueError as exc:  # UsageError included
-        print(f"varprop: error: {exc}" if not str(exc).startswith("varprop") else f"{exc}",
-              file=sys.stderr)
+        text = " ".join(str(exc).split())     # one line, whatever a library's message held
+        print(text if text.startswith("varprop") else f"varprop: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("varprop: interrupted", file=sys.stderr)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import store
-from .resources import require_memory
+from .resources import require_memory, writable_folder
 from .training.config import KEYS, from_dict
 
 SCALES = ("smoke", "gallery", "paper")
@@ -239,16 +239,15 @@ def model_configs(params: dict) -> dict[str, object]:
 
 def data_present(params: dict) -> bool:
     """Whether a training experiment's data are here (params: the config's keys): for
-    CIFAR-10, which no registry ships, whether ``cifar.locate`` finds its batches (in
-    ``data_dir``, $VARPROP_CIFAR10 or the data cache); every other data set is always present
-    (fetched or generated when needed). Figures take their ``OPTIONAL`` configs only when True."""
-    from .datasets import cifar
+    CIFAR-10, which no registry ships, whether its batches are found (in ``data_dir``,
+    $VARPROP_CIFAR10 or the data cache); every other data set is always present (fetched or
+    generated when needed). Figures take their ``OPTIONAL`` configs only when True."""
     from .datasets.cache import DataMissing
-    from .datasets.interface import canonical_name
+    from .datasets.interface import canonical_name, require_data
     if canonical_name(params.get("dataset", "shapeset")) != "cifar-10":
         return True
     try:
-        cifar.locate(params.get("data_dir"))
+        require_data("cifar-10", params.get("data_dir"))
     except DataMissing:
         return False
     return True
@@ -485,19 +484,6 @@ def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
     return folder
 
 
-def usable(root: Path) -> None:
-    """A results store folder this process can write to, or a one-line ValueError."""
-    import tempfile
-
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
-    except OSError as exc:
-        raise ValueError(f"{root}: cannot write the results store there "
-                         f"({exc.strerror or exc}); give --store a folder you can write") from None
-
-
 def jobs_for(names, scale: str, root=None, configs=None) -> list:
     """Every job of the configs ``names`` at ``scale`` (done or not); ``configs``: the folder
     of the configs (default: simulations/)."""
@@ -521,15 +507,9 @@ def run(names, scale: str, root=None, jobs: int | None = None, scheduler: str | 
     """Compute what the store lacks of the configs ``names`` at ``scale`` on a Dask cluster
     (``cluster``); ``recompute``: remove their stored results first. Returns the number of
     tasks run."""
-    root = store.root(root)
-    usable(root)
-    if recompute:
-        for name in names:
-            shutil.rmtree(root / scale / name, ignore_errors=True)
-    todo = [j for j in jobs_for(names, scale, root, configs) if not j.done]
-    for job in todo:
-        job.prepare()
-    todo = [j for j in todo if not j.done]
+    root = store.root(root).absolute()      # workers elsewhere resolve no relative path
+    writable_folder(root, "--store")
+    todo = [j for j in jobs_for(names, scale, root, configs) if recompute or not j.done]
     if not todo:
         TASKS_RUN.append(0)
         return 0
@@ -537,8 +517,16 @@ def run(names, scale: str, root=None, jobs: int | None = None, scheduler: str | 
         workers = jobs or os.cpu_count() or 1
         require_memory(workers * (WORKER_BYTES + max(j.memory_needed() for j in todo)),
                        f"a local cluster of {workers} workers", "use fewer --jobs")
-    with cluster(jobs, scheduler, log) as client:
-        TASKS_RUN.append(execute(todo, client, log))
+    with cluster(jobs, scheduler, log) as client:   # reached: now the store may change
+        if recompute:
+            for name in names:
+                shutil.rmtree(root / scale / name, ignore_errors=True)
+            todo = [j for j in jobs_for(names, scale, root, configs) if not j.done]
+        root.mkdir(parents=True, exist_ok=True)
+        for job in todo:
+            job.prepare()
+        todo = [j for j in todo if not j.done]
+        TASKS_RUN.append(execute(todo, client, log) if todo else 0)
     return TASKS_RUN[-1]
 
 

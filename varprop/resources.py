@@ -78,13 +78,14 @@ def writable_folder(path, flag: str) -> Path:
     return p
 
 
-def readable_folder(path, flag: str) -> Path:
-    """``path`` as an existing folder that can be listed."""
+def writable_file(path, flag: str) -> Path:
+    """``path`` as a file varprop can write (replacing it if there): not a folder, in a folder
+    ``writable_folder`` accepts."""
     p = Path(path).expanduser()
-    if str(path).strip() == "" or not p.is_dir():
-        raise ValueError(f"{flag} {path}: no such folder")
-    try:
-        next(iter(os.scandir(p)), None)
-    except OSError as exc:
-        raise ValueError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
+    if str(path).strip() == "" or p.name in ("", ".", ".."):
+        raise ValueError(f"{flag} {path!r}: not a file name; give a file")
+    if p.is_dir():
+        raise ValueError(f"{flag} {path}: is a folder; give a file")
+    writable_folder(p.parent, flag)
     return p
+

@@ -5,6 +5,9 @@ import math
 import numbers
 
 
+MAX_WIDTH = 2 ** 53      # the theories compute with widths as float64 numbers
+
+
 def check_widths(widths) -> tuple[int, ...]:
     """Layer widths n_0 .. n_L: at least two positive integers (input and output)."""
     if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
@@ -18,6 +21,8 @@ def check_widths(widths) -> tuple[int, ...]:
                 raise ValueError(f"widths must be positive integers, got {w!r}")
         if w <= 0:
             raise ValueError(f"widths must be positive integers, got {w!r}")
+        if w > MAX_WIDTH:
+            raise ValueError(f"widths must be at most 2**53 (exact in float64), got {w!r}")
         out.append(int(w))
     if len(out) < 2:
         raise ValueError(f"need at least two widths (input and output), got {len(out)}")

@@ -54,6 +54,7 @@ def staging_dir(root, name):
     """Yield an empty temporary folder inside ``root``; on success it replaces ``root/name``
     (an older copy is removed only after the new one is in place), on failure it is removed."""
     root = Path(root)
+    made = [p for p in (root, *root.parents) if not p.exists()]   # removed again on failure
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".part"))
     os.chmod(tmp, 0o777 & ~_umask())     # mkdtemp makes it private; the cache is not
@@ -70,4 +71,7 @@ def staging_dir(root, name):
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in made:                      # innermost first; only the empty ones
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise

@@ -13,12 +13,14 @@ def _parser_class():
 
 
 def _cmd_prepare(args) -> int:
-    from . import canonical_name, cifar, mnist
+    from ..resources import writable_folder
+    from . import cache, canonical_name, cifar, mnist
 
     name = canonical_name(args.name)
     if name not in PREPARABLE:
         raise ValueError(f"{name} needs no preparation (it is generated); "
                          f"prepare one of {', '.join(PREPARABLE)}")
+    writable_folder(cache.data_dir(args.data_dir), "--data-dir")
     if name == "mnist":
         if args.source:
             raise ValueError("--source is for fashion-mnist; mnist takes --tarball")
@@ -32,6 +34,11 @@ def _cmd_prepare(args) -> int:
             raise ValueError("--source is for fashion-mnist; cifar-10 takes --tarball")
         cifar.prepare_cifar10(args.tarball, args.data_dir)
     return 0
+
+
+def _no_action(args) -> int:
+    raise ValueError("varprop data: give an action: prepare, info or preview "
+                     "(varprop data --help explains each)")
 
 
 def _balance(y, k) -> str:
@@ -100,12 +107,14 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_preview(args) -> int:
+    from ..resources import writable_file
     from . import ShapesetConfig, canonical_name, load
     from .preview import preview_figure, save_png
 
     name = canonical_name(args.name)
     if args.rows < 1 or args.cols < 1 or args.rows * args.cols > 400:
         raise ValueError("--rows and --cols must be >= 1 with rows*cols <= 400")
+    writable_file(args.out, "--out")
     if name == "shapeset":
         n = args.rows * args.cols
         d = load(name, args.split, seed=args.seed, n=n, config=ShapesetConfig(size=args.size))
@@ -136,7 +145,7 @@ def register(sub) -> None:
                         help="data folder (default: $VARPROP_DATA or ~/.cache/varprop)")
     dsub = data.add_subparsers(dest="data_command", metavar="ACTION",
                                parser_class=_parser_class())
-    data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
+    data.set_defaults(func=_no_action)
 
     p = dsub.add_parser("prepare", parents=[common],
                         help="fetch or copy a data set into the data folder and verify it",

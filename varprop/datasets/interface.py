@@ -69,6 +69,16 @@ def describe(name) -> dict:
                 sizes={"train": 50_000, "valid": 10_000, "test": 10_000})
 
 
+def require_data(name, data_dir=None) -> None:
+    """Raise DataMissing (naming what provides them) unless the files of ``name`` are in
+    place; Shapeset, generated, always is. Cheap: looks for the files, reads none."""
+    name = canonical_name(name)
+    if name == "cifar-10":
+        cifar.locate(data_dir)
+    elif name != "shapeset":
+        mnist.locate(mnist.SOURCES[name], data_dir)
+
+
 def load(name, split, *, data_dir=None, seed=0, n=None, config=None) -> Dataset:
     """One split of a data set as float32 (N, features) and int64 labels.
 

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..resources import require_memory
+
 CLASS_NAMES = ("triangle", "parallelogram", "ellipse",
                "2 triangles", "triangle + parallelogram", "triangle + ellipse",
                "2 parallelograms", "parallelogram + ellipse", "2 ellipses")
@@ -430,6 +432,9 @@ def _call(n, seed, part, start, config, record):
     if start + n > MAX_INDEX:
         raise ValueError(f"start + n must be <= 2^56, got {start + n}")
     s = config.size
+    require_memory(n * s * s * (4 + (2 if record else 0)),
+                   f"generating {n:,} Shapeset examples of {s}x{s} pixels",
+                   "use fewer examples or a smaller size")
     x = np.empty((n, s * s), dtype=np.float32)
     y = np.empty(n, dtype=np.int64)
     m = n if record else 0

@@ -102,8 +102,10 @@ def save(fig: Figure, out_dir, stem: str, digests, formats=("png", "pdf")) -> li
     paths = []
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
+        # no date and no matplotlib version (PDF's Producer): the bytes depend on what is drawn
         meta = ({"Software": f"varprop {__version__}", "Description": stamp} if fmt == "png" else
-                {"Creator": f"varprop {__version__}", "Subject": stamp, "CreationDate": None})
+                {"Creator": f"varprop {__version__}", "Subject": stamp, "CreationDate": None,
+                 "Producer": None})
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=meta)
         paths.append(path)

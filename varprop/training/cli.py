@@ -45,7 +45,8 @@ def _cmd_train(args) -> int:
     from ..files import read_json
     from ..resources import writable_folder
     from .report import format_report
-    from .run import PROVENANCE, RESULTS_JSON, Diverged, read_results, stored_config, train
+    from .run import (PROVENANCE, RESULTS_JSON, Diverged, preflight, read_results,
+                      stored_config, train)
     from .tuning import successive_halving, trial_folder
 
     out = Path(args.out) if args.out else None
@@ -57,6 +58,7 @@ def _cmd_train(args) -> int:
     # resuming: the run's own config, with what is given on top (e.g. more --updates)
     config = _config(args, stored_config(out).to_dict() if args.resume and stored else None)
     out = writable_folder(out or _default_out(config), "--out")
+    preflight(config)                      # memory and data, before any trial is logged
     log = (lambda msg: print(msg, file=sys.stderr))
     try:
         if config.lr_grid:

@@ -144,13 +144,27 @@ def stored_config(out) -> TrainConfig:
 def memory_needed(config: TrainConfig, widths) -> int:
     """Bytes a run of ``config`` on ``widths`` holds at its peak, roughly: the weights three
     times (network, checkpoint arrays, archive being written), the validation and test sets in
-    float64 and cast, the prefetched stream and the monitors' per-layer passes."""
+    float64 and cast, the prefetched stream, the monitors' per-layer passes and the monitor
+    points' arrays (histograms of ``bins`` per layer), twice (the series and its stack)."""
     item = np.dtype(config.dtype).itemsize
     params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
     examples = 2 * (config.eval_examples or 10_000)
     passes = max(config.monitor_examples, 1000) * sum(widths) * 8 * 4
     stream = PREFETCH * config.batch_size * widths[0] * 8 * 2
-    return 3 * params * item + examples * widths[0] * (8 + item) + passes + stream
+    points = config.updates // config.monitor_every + 2
+    series = 2 * points * len(widths) * (2 * config.bins + 64) * 8
+    return 3 * params * item + examples * widths[0] * (8 + item) + passes + stream + series
+
+
+def preflight(config: TrainConfig) -> None:
+    """What a run of ``config`` needs from the machine, checked before anything is loaded or
+    written: its memory, and its data set in place (ValueError, one line)."""
+    from ..datasets.interface import require_data
+
+    widths = widths_for(config)
+    require_memory(memory_needed(config, widths), f"training {'-'.join(map(str, widths))}",
+                   "use smaller --hidden, fewer eval_examples or bins, or more monitor_every")
+    require_data(config.dataset, config.data_dir)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -210,9 +224,8 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
             k, (a, b) = next(iter(diff.items()))
             raise ValueError(f"{out} holds a run with {k}={a!r}, not {b!r}; resume it with its "
                              "own config, or choose another --out")
+    preflight(config)
     widths, (xv, yv), (xt, yt), minibatches = data_for(config)   # fails before any writing
-    require_memory(memory_needed(config, widths), f"training {'-'.join(map(str, widths))}",
-                   "use smaller --hidden or fewer eval_examples")
     out.mkdir(parents=True, exist_ok=True)
     remove_partial(out, (RESULTS_JSON, RESULTS_NPZ, CHECKPOINT, PROVENANCE))
     xm, ym = xt[:config.monitor_examples], yt[:config.monitor_examples]
