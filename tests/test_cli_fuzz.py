@@ -449,6 +449,15 @@ def _shown(w: warnings.WarningMessage) -> bool:
                                        ImportWarning, ResourceWarning))
 
 
+def _set_env(values: dict) -> None:
+    """Set os.environ's keys to ``values`` (None: unset)."""
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def invoke(argv, cwd: Path, env: dict):
     """Run ``cli.main(argv)`` in ``cwd`` with ``env``: (status, stdout, stderr, error), where
     error is the formatted traceback of an exception that escaped (status None then)."""
@@ -457,11 +466,7 @@ def invoke(argv, cwd: Path, env: dict):
     rc, error = None, None
     try:
         os.chdir(cwd)
-        for k, v in env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_env(env)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
                 warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
@@ -485,11 +490,7 @@ def invoke(argv, cwd: Path, env: dict):
                 err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     finally:
         os.chdir(old_cwd)
-        for k, v in old_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_env(old_env)
     return rc, out.getvalue(), err.getvalue(), error
 
 
