@@ -7,11 +7,6 @@ import sys
 PREPARABLE = ("mnist", "fashion-mnist", "cifar-10")
 
 
-def _parser_class():
-    from ..cli import _Parser   # one line and exit 2 on bad usage, like every command
-    return _Parser
-
-
 def _cmd_prepare(args) -> int:
     from ..resources import writable_folder
     from . import cache, canonical_name, cifar, mnist
@@ -143,8 +138,10 @@ def register(sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", metavar="DIR", default=None,
                         help="data folder (default: $VARPROP_DATA or ~/.cache/varprop)")
-    dsub = data.add_subparsers(dest="data_command", metavar="ACTION",
-                               parser_class=_parser_class())
+    # The actions' parsers are of the class of ``data`` (the top-level parser's: one line and
+    # exit 2 on bad usage, like every command), taken from it rather than imported from
+    # varprop.cli, which imports this module.
+    dsub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(data))
     data.set_defaults(func=_no_action)
 
     p = dsub.add_parser("prepare", parents=[common],
