@@ -1,5 +1,5 @@
 """SGD training speed, side by side in one run: varprop's Numba step, an equivalent PyTorch CPU
-loop, and the plain NumPy step (``varprop.training.reference``).
+loop, and the plain NumPy step (``varprop.training.numpy_step``).
 
 The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
 normalized init, random inputs and labels (the data stream is left out: it is timed by
@@ -29,7 +29,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from varprop.training import reference
+from varprop.training import numpy_step
 from varprop.training.network import init_network
 from varprop.training.sgd import SGDStep
 
@@ -64,7 +64,7 @@ def varprop_rate(xs, ys, threads):
 def numpy_rate(xs, ys, threads):
     net = init_network(WIDTHS, "tanh", "normalized", dtype="float32", seed=0)
     with threadpool_limits(threads):
-        return time_loop(lambda x, y: reference.sgd_step(net, x, y, LR), xs, ys)
+        return time_loop(lambda x, y: numpy_step.sgd_step(net, x, y, LR), xs, ys)
 
 
 def torch_rate(xs, ys, threads):

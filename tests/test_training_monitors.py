@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from varprop.check import ALPHA, FINITE_WIDTH, t_critical, tolerance
+from varprop.kernels.costs import top_cost_and_gradient
 from varprop.theory import propagate
-from varprop.training import reference
+from varprop.training import numpy_step
 from varprop.training.monitors import (
     EDGE_KEYS,
     MONITOR_KEYS,
@@ -39,15 +40,15 @@ def _small_net(activation, dtype="float64", seed=1):
 
 
 def _oracle(net, x, y, cost):
-    """Every statistic from plain NumPy: per-example gradients from ``reference.gradients``
+    """Every statistic from plain NumPy: per-example gradients from ``numpy_step.gradients``
     (of the mean cost, times N) and the per-example weight gradients formed in full."""
     net64 = net.astype("float64")
     n = x.shape[0]
-    c, _, _, deltas = reference.gradients(net64, x, y, cost)
-    _, zs = reference.forward(net64, x)
+    c, _, _, deltas = numpy_step.gradients(net64, x, y, cost)
+    _, zs = numpy_step.forward(net64, x)
     deltas = [d * n for d in deltas]
     dws = [np.einsum("nl,nj->nlj", z, d) for z, d in zip(zs, deltas)]   # (N, n_k, n_{k+1})
-    top = reference.forward(net64, x)[0][-1]
+    top = numpy_step.forward(net64, x)[0][-1]
     return {
         "activation_mean": [z.mean() for z in zs[1:]],
         "activation_std": [z.std() for z in zs[1:]],
@@ -261,9 +262,9 @@ def test_evaluate_counts_argmax_errors(dtype, cost):
     net.weights[-1] *= 5
     x, y = _data(widths, 257, 8)
     err, c = evaluate(net, x, y, cost, chunk=50)
-    top = reference.forward(net.astype("float64"), x)[0][-1]
+    top = numpy_step.forward(net.astype("float64"), x)[0][-1]
     assert err == np.count_nonzero(top.argmax(1) != y) / 257 and 0.05 < err < 0.95
-    want = reference.top_cost_and_gradient(top, y, cost)[0]
+    want = top_cost_and_gradient(top, y, cost)[0]
     np.testing.assert_allclose(c, want, rtol=1e-12 if dtype == "float64" else 1e-5)
     assert evaluate(net, x, y, cost, chunk=1000) == pytest.approx((err, c), rel=1e-6)
 

@@ -1,12 +1,13 @@
 """The SGD step: gradients against finite differences, the Numba step against the NumPy
-reference, and the same bits for any thread count."""
+step (``numpy_step``), and the same bits for any thread count."""
 import numba
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from varprop.training import reference
+from varprop.kernels.costs import top_cost_and_gradient
+from varprop.training import numpy_step
 from varprop.training.network import Network, init_network
 from varprop.training.sgd import SGDStep
 
@@ -20,13 +21,13 @@ def batch(rng, B, widths):
 @pytest.mark.parametrize("cost", ["nll", "quadratic"])
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softsign", "linear"])
 def test_gradients_match_finite_differences(activation, cost):
-    """Every dC/dW and dC/db of the reference (eqs. 2-3) against central differences, float64."""
+    """Every dC/dW and dC/db of the NumPy step (eqs. 2-3) against central differences, float64."""
     widths = (5, 4, 3, 3)
     net = init_network(widths, activation, "normalized", dtype="float64", seed=2)
     for b in net.biases:                       # non-zero biases, so their gradients are tested
         b[:] = np.random.default_rng(3).normal(0, 0.3, b.shape)
     x, y = batch(np.random.default_rng(4), 6, widths)
-    _, gw, gb, _ = reference.gradients(net, x, y, cost)
+    _, gw, gb, _ = numpy_step.gradients(net, x, y, cost)
     h = 1e-6
     for params, grads in ((net.weights, gw), (net.biases, gb)):
         for p, g in zip(params, grads):
@@ -34,9 +35,9 @@ def test_gradients_match_finite_differences(activation, cost):
             for idx in np.ndindex(p.shape):
                 old = p[idx]
                 p[idx] = old + h
-                up = reference.top_cost_and_gradient(reference.forward(net, x)[0][-1], y, cost)[0]
+                up = top_cost_and_gradient(numpy_step.forward(net, x)[0][-1], y, cost)[0]
                 p[idx] = old - h
-                down = reference.top_cost_and_gradient(reference.forward(net, x)[0][-1], y, cost)[0]
+                down = top_cost_and_gradient(numpy_step.forward(net, x)[0][-1], y, cost)[0]
                 p[idx] = old
                 num[idx] = (up - down) / (2 * h)
             np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
@@ -50,7 +51,7 @@ def _run_both(widths, activation, cost, B, steps, lr, seed=0):
     for _ in range(steps):
         x, y = batch(rng, B, widths)
         c1 = step(x, y, lr)
-        c2 = reference.sgd_step(ref, x, y, lr, cost)
+        c2 = numpy_step.sgd_step(ref, x, y, lr, cost)
         assert c1 == pytest.approx(c2, rel=1e-12)
     return net, ref
 
@@ -59,7 +60,7 @@ def _run_both(widths, activation, cost, B, steps, lr, seed=0):
        activation=st.sampled_from(ACTS), cost=st.sampled_from(["nll", "quadratic"]),
        B=st.integers(1, 11))
 def test_numba_step_equals_numpy_reference(widths, activation, cost, B):
-    """Several updates of the fused Numba step equal the NumPy reference (float64, rtol 1e-10),
+    """Several updates of the fused Numba step equal the NumPy step (float64, rtol 1e-10),
     for widths that are and are not multiples of the kernels' blocks of 4 rows."""
     widths = [widths[0], *widths[1:-1], max(2, widths[-1])]
     net, ref = _run_both(widths, activation, cost, B, steps=4, lr=0.3)

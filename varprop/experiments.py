@@ -188,27 +188,28 @@ def _measure_one(params, partials):
 def cost_surface(p: dict):
     """Fig. 5: cross-entropy and quadratic cost of a 2-layer tanh network (softmax output) on
     random inputs and random targets, over a grid of one weight in each layer."""
+    from .init import resolve_scheme, sample_weights
+    from .kernels.costs import top_costs
+
     f, _ = _numpy(p.get("activation", "tanh"))
     n0, n1, n2 = p["widths"]
     rng = np.random.default_rng(int(p.get("seed", 0)))
     x = rng.standard_normal((int(p["samples"]), n0))
     y = rng.integers(0, n2, int(p["samples"]))
-    W1 = rng.uniform(-1, 1, (n0, n1)) / np.sqrt(n0)
-    W2 = rng.uniform(-1, 1, (n1, n2)) / np.sqrt(n1)
+    standard = resolve_scheme("standard")          # U[-1/sqrt(n_in), 1/sqrt(n_in)], eq. (1)
+    W1 = sample_weights(rng, n0, n1, standard)
+    W2 = sample_weights(rng, n1, n2, standard)
     grid = np.linspace(-float(p["extent"]), float(p["extent"]), int(p["grid"]))
     ce = np.empty((grid.size, grid.size))
     quad = np.empty_like(ce)
-    onehot = np.eye(n2)[y]
     for a, w1 in enumerate(grid):
         W1[0, 0] = w1
         h = f(x @ W1)
         for b, w2 in enumerate(grid):
             W2[0, 0] = w2
             s = h @ W2
-            s = s - s.max(axis=1, keepdims=True)
-            logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-            ce[a, b] = -logp[np.arange(y.size), y].mean()
-            quad[a, b] = ((np.exp(logp) - onehot) ** 2).sum(axis=1).mean()
+            ce[a, b] = top_costs(s, y, "nll").mean()
+            quad[a, b] = top_costs(s, y, "quadratic").mean()
     return {"w1": grid, "w2": grid, "cross_entropy": ce, "quadratic": quad}, {
         "widths": [n0, n1, n2]}
 

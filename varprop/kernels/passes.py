@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .costs import NLL, add_top_row
 from .activation_functions import derivative_from_output
 
 N_BLOCKS = 8
@@ -116,23 +117,15 @@ def backward_layer(g, fprime, mom, hist, lo, hi):
 
 @njit(cache=True, parallel=True)
 def softmax_nll_gradient(s, labels, delta):
-    """delta = softmax(s) - onehot(labels): dC/ds at the top for C = -log P(y|x). Returns the
-    summed cost per block (N_BLOCKS,)."""
+    """delta = softmax(s) - onehot(labels): dC/ds at the top for C = -log P(y|x), per example
+    (``costs.add_top_row``). Returns the summed cost per block (N_BLOCKS,)."""
     rows, cols = s.shape
     cost = np.zeros(N_BLOCKS)
     for blk in prange(N_BLOCKS):
         r0, r1 = _block(rows, blk)
+        p = np.empty(cols)
         for r in range(r0, r1):
-            m = -np.inf
-            for c in range(cols):
-                m = max(m, float(s[r, c]))
-            total = 0.0
-            for c in range(cols):
-                total += math.exp(float(s[r, c]) - m)
-            for c in range(cols):
-                delta[r, c] = math.exp(float(s[r, c]) - m) / total
-            delta[r, labels[r]] -= 1.0
-            cost[blk] += m + math.log(total) - float(s[r, labels[r]])
+            cost[blk] = add_top_row(s, r, labels[r], NLL, 1.0, p, delta, cost[blk])
     return cost
 
 

@@ -4,5 +4,7 @@ update interval, trained networks set against the theories, resumable runs.
 
 - ``network``: the weights and biases, initialised from a scheme of the registry;
 - ``sgd``: the Numba step (forward; backward fused with the update);
-- ``reference``: the same step in plain NumPy (tests, and the benchmark's NumPy peer).
+- ``numpy_step``: the same step in plain NumPy, and its forward and backward passes (the
+  monitors' passes, the Numba step's test oracle, the benchmark's NumPy peer);
+- the top's softmax and cost: ``varprop.kernels.costs`` (Numba and NumPy).
 """

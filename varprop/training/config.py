@@ -12,10 +12,11 @@ from pathlib import Path
 
 import tomllib
 
+from ..kernels.costs import COSTS
 from ..symbolic.activations import ACTIVATIONS
 from ..symbolic.laws import LAW_NAMES
 from ..symbolic.schemes import SCHEME_NAMES
-from .network import COSTS, DTYPES
+from .network import DTYPES
 
 DATASETS = ("shapeset", "mnist", "fashion-mnist", "cifar-10")
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.costs import check_cost, top_cost_and_gradient
 from ..quantities import EDGE_SDS, PERCENTILES
 from ..symbolic.activations import get_activation
 from ..theory import propagate, propagate_over_inputs
-from .network import Network, check_cost
-from .reference import backpropagate, forward, top_cost_and_gradient
+from .network import Network
+from .numpy_step import backpropagate, forward
 
 THEORIES = ("linear", "meanfield")
 PREDICTED = ("activation_variance", "preactivation_variance", "backprop_variance",
@@ -277,7 +278,7 @@ def theory_comparison(net: Network, measured: dict, var_x: float | None = None,
 
 def evaluate(net: Network, x, y, cost: str = "nll", chunk: int = 1000) -> tuple[float, float]:
     """(error rate, mean cost) over a whole set (x (N, n_0), y (N,)), ``chunk`` rows at a
-    time, in the network's dtype (NumPy BLAS forward, ``reference.forward``); the error is
+    time, in the network's dtype (NumPy BLAS forward, ``numpy_step.forward``); the error is
     the fraction whose top pre-activation's argmax is not the label."""
     check_cost(cost)
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:

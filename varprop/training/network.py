@@ -17,7 +17,6 @@ from ..symbolic.schemes import Scheme
 from ..validation import check_widths
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
-COSTS = ("nll", "quadratic")
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -26,14 +25,6 @@ def check_dtype(dtype) -> np.dtype:
     if key not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
     return np.dtype(DTYPES[key])
-
-
-def check_cost(cost: str) -> str:
-    if cost not in COSTS:
-        raise ValueError(f"unknown cost {cost!r}; choose one of: {', '.join(COSTS)} "
-                         "(nll: softmax + negative log-likelihood; quadratic: softmax + "
-                         "squared error)")
-    return cost
 
 
 @dataclass

@@ -8,7 +8,7 @@ kB). So each weight matrix is streamed twice per update, not four times:
    strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f (in place
    where f is one NumPy ufunc);
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
-   quadratic, see ``reference``);
+   quadratic, ``kernels.costs``);
 3. backward (``backward_update``), four rows of W^k at a time, in parallel over rows: with
    the rows still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
    weights), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j} (eq. 3); no gradient matrix is
@@ -27,7 +27,8 @@ from numba import njit, prange
 
 from ..activations import CODES, numpy_functions, numpy_ufunc
 from ..kernels.activation_functions import derivative_from_output
-from .network import COSTS, Network, check_cost
+from ..kernels.costs import COSTS, add_top_row, check_cost
+from .network import Network
 
 FAST = {"reassoc", "contract"}
 CHUNK = 512          # columns of s per forward task: B × CHUNK floats stay in L1/L2
@@ -74,33 +75,13 @@ def forward_layer(z, W, b, s):
 @njit(cache=True)
 def top_gradient(s, y, cost_code, delta):
     """Mean cost of the minibatch and delta = dC/ds of it.  s, delta: (B, C); y: (B,) int.
-    cost_code 0: softmax + NLL; 1: softmax + quadratic (see ``reference``)."""
+    cost_code: ``costs.NLL`` (softmax + NLL) or ``costs.QUADRATIC`` (softmax + quadratic), the
+    costs of ``kernels.costs``."""
     B, C = s.shape
     total = 0.0
     p = np.empty(C)
     for r in range(B):
-        m = -np.inf
-        for j in range(C):
-            m = max(m, float(s[r, j]))
-        norm = 0.0
-        for j in range(C):
-            p[j] = math.exp(float(s[r, j]) - m)
-            norm += p[j]
-        for j in range(C):
-            p[j] /= norm
-        if cost_code == 0:
-            total += m + math.log(norm) - float(s[r, y[r]])
-            for j in range(C):
-                delta[r, j] = (p[j] - (1.0 if j == y[r] else 0.0)) / B
-        else:
-            dot = 0.0
-            for j in range(C):
-                e = p[j] - (1.0 if j == y[r] else 0.0)
-                total += e * e
-                dot += p[j] * e
-            for j in range(C):
-                e = p[j] - (1.0 if j == y[r] else 0.0)
-                delta[r, j] = 2.0 * p[j] * (e - dot) / B
+        total = add_top_row(s, r, y[r], cost_code, float(B), p, delta, total)
     return total / B
 
 

@@ -1,10 +1,11 @@
-"""The plain NumPy SGD step: the reference the Numba step is tested against, and the
-"NumPy loop" peer of the speed benchmark.
+"""The plain NumPy SGD step, and the NumPy forward and backward passes it is made of.
 
-Cost of a minibatch of B examples: the mean over the minibatch of
-- ``nll``: C = −log softmax(s^{L−1})_y (the paper's cost), dC/ds = p − onehot(y);
-- ``quadratic``: C = Σ_j (p_j − onehot(y)_j)² (Figure 5's alternative), dC/ds_j =
-  2 p_j [(p_j − y_j) − Σ_k p_k (p_k − y_k)].
+Used by the monitors (``monitors``: the per-example gradients, the evaluation cost), as the
+oracle the Numba step (``sgd``) is tested against, and as the "NumPy loop" peer of the speed
+benchmark.
+
+Cost of a minibatch of B examples: the mean over the minibatch of the top's cost, softmax +
+``nll`` or ``quadratic`` (``kernels.costs``, whose NumPy form this uses).
 Back-propagation is eqs. (2)-(3): dC/ds^{k−1} = f'(s^{k−1}) ⊙ (dC/ds^k W^{kT}), dC/dW^k =
 z^{kT} dC/ds^k.
 """
@@ -13,30 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import numpy_functions
-from .network import Network, check_cost
-
-
-def softmax(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def top_cost_and_gradient(s: np.ndarray, y: np.ndarray, cost: str):
-    """(mean cost over the rows, dC/ds of the mean cost) for the top pre-activation s (B, C)."""
-    check_cost(cost)
-    B = s.shape[0]
-    p = softmax(s)
-    onehot = np.zeros_like(p)
-    onehot[np.arange(B), y] = 1
-    if cost == "nll":
-        m = s.max(axis=1, keepdims=True)
-        logp = s - m - np.log(np.exp(s - m).sum(axis=1, keepdims=True))
-        c = -logp[np.arange(B), y]
-        return float(c.mean()), (p - onehot) / B
-    r = p - onehot
-    c = (r * r).sum(axis=1)
-    g = 2 * p * (r - (p * r).sum(axis=1, keepdims=True))
-    return float(c.mean()), g / B
+from ..kernels.costs import top_cost_and_gradient
+from .network import Network
 
 
 def forward(net: Network, x: np.ndarray):
