@@ -53,7 +53,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from varprop import cli, store
+from varprop import cli, configs, store
 from varprop.datasets import cache
 
 EXAMPLES = int(os.environ.get("VARPROP_FUZZ_EXAMPLES", "150"))
@@ -68,8 +68,7 @@ BIG = [str(10**12), str(2**64)]
 CHECKOUT = Path(__file__).resolve().parent.parent
 REAL_DATA = cache.data_dir()
 PROTECTED = [p for p in (REAL_DATA, store.DEFAULT_ROOT) if p.exists()]
-EXPERIMENT_CONFIGS = [str(CHECKOUT / "simulations" / f"{n}.toml")
-                      for n in ("train_shapeset", "init_tanh")]
+EXPERIMENT_CONFIGS = [str(configs.path(n)) for n in ("train_shapeset", "init_tanh")]
 
 
 # ------------------------------------------------------------------------------ values
@@ -287,8 +286,8 @@ def specs() -> dict:
             "--tune-updates": ints(1, 20), "--out": paths([*NEW, f"{R}/run"]),
             "--resume": None, "--quiet": None,
             "--report": None},
-            # a NAME (simulations/NAME.toml of the working directory), the checkout's own
-            # experiment configs (not training configs), and the fixtures
+            # a NAME (varprop/configs/NAME.toml: an experiment config, not a training config),
+            # the package's experiment configs by path, and the fixtures
             positional=paths([f"{R}/good.toml"], "train_shapeset", *EXPERIMENT_CONFIGS),
             # the defaults train 1,000,000 updates of five 1000-unit layers
             always=("--updates", "--hidden")),

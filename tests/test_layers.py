@@ -23,7 +23,7 @@ own layer and of lower ones.
     2 numerics   kernels.*, activations, init, gaussian, theory
     1 symbolic   varprop.symbolic.*: the derivations (SymPy)
     0 base       varprop (__version__), files, validation, quantities, threads, choices,
-                 text, resources: no varprop import at all
+                 text, resources, configs (finds the shipped TOML configs): no varprop import
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "varprop"
 
 LAYERS = (   # lowest first; the docstring says what each holds
     ("base", ("varprop", "varprop.files", "varprop.validation", "varprop.quantities",
-              "varprop.threads", "varprop.choices", "varprop.text", "varprop.resources")),
+              "varprop.threads", "varprop.choices", "varprop.text", "varprop.resources",
+              "varprop.configs")),
     ("symbolic", ("varprop.symbolic", "varprop.symbolic.*")),
     ("numerics", ("varprop.kernels", "varprop.kernels.*", "varprop.activations", "varprop.init",
                   "varprop.gaussian", "varprop.theory")),

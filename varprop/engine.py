@@ -1,7 +1,7 @@
 """Planning and running experiments: configs → what the store lacks → Dask tasks → the store.
 
 This is the one place that decides what to compute and where. It reads the experiment configs
-(``simulations/NAME.toml`` at a scale), asks the results store (``varprop.store``) what it
+(``varprop/configs/NAME.toml`` at a scale), asks the results store (``varprop.store``) what it
 does not hold, and submits the missing work to a Dask cluster, every unit a task:
 
 - a training trial (one learning rate of a model trained to a budget of updates, continued
@@ -31,12 +31,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import store
+from . import configs, store
 from .resources import require_memory, writable_folder
 from .training.config import KEYS, from_dict
 
 SCALES = ("smoke", "gallery", "paper")
-SIMULATIONS = Path(__file__).resolve().parent.parent / "simulations"
 TRAINING = "training"
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 # thread counts inside every worker process: one core per worker, no pool fighting another
@@ -60,12 +59,13 @@ TASKS_RUN: list[int] = []     # tasks run by each ``run`` call of this process (
 # ----------------------------------------------------------------------------- configs
 
 def load_config(name: str, scale: str, folder=None) -> dict:
-    """``simulations/NAME.toml``: top-level keys shared by every scale, overridden by the keys
-    of the [SCALE] table."""
+    """The experiment config NAME (``configs.path``: ``varprop/configs/NAME.toml``, or
+    ``folder/NAME.toml``): top-level keys shared by every scale, overridden by the keys of the
+    [SCALE] table."""
     import tomllib
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
-    path = Path(folder or SIMULATIONS) / f"{name}.toml"
+    path = configs.path(name, folder)
     if not path.is_file():
         raise ValueError(f"{path}: no such experiment config")
     with open(path, "rb") as f:
@@ -486,7 +486,7 @@ def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
 
 def jobs_for(names, scale: str, root=None, configs=None) -> list:
     """Every job of the configs ``names`` at ``scale`` (done or not); ``configs``: the folder
-    of the configs (default: simulations/)."""
+    of the configs (default: the package's, ``varprop/configs/``)."""
     from . import experiments
 
     root = store.root(root)

@@ -1,4 +1,4 @@
-"""Experiments at initialisation: an entry's parameters (from ``simulations/*.toml``) → a
+"""Experiments at initialisation: an entry's parameters (from ``varprop/configs/*.toml``) → a
 result, a dict of NumPy arrays plus a JSON-able ``meta`` dict.
 
 Kinds (``KINDS``): ``init_statistics`` (Figures 6-8, J, V: Monte-Carlo networks at

@@ -1,7 +1,8 @@
 """The results store: one folder tree for every result, at initialisation and in training.
 
-Layout (ROOT: ``--store``, else ``$VARPROP_STORE``, else ``simulations/runs`` of the checkout;
-the gallery's results are committed there, checkpoints aside)::
+Layout (ROOT: ``--store``, else ``$VARPROP_STORE``, else ``DEFAULT_ROOT``: ``simulations/runs``
+of the source checkout varprop runs from, where the gallery's results are committed, checkpoints
+aside, or ``varprop-runs`` in the working directory for an installed package)::
 
     ROOT/SCALE/CONFIG/ENTRY/            one result (ENTRY: a model's slug, or "result")
         experiment.json                 {"kind", "digest", "version", "params"}: what it is
@@ -37,7 +38,12 @@ from .files import UnreadableFile, read_json, read_npz, write_json, write_npz
 
 STORE_ENV = "VARPROP_STORE"
 PACKAGE = Path(__file__).resolve().parent
-DEFAULT_ROOT = PACKAGE.parent / "simulations" / "runs"
+# From a source checkout (an editable install, or PYTHONPATH) the checkout's simulations/runs,
+# where the gallery's results are committed; from an installed package (site-packages: no
+# checkout around it) varprop-runs/ in the working directory.
+CHECKOUT_ROOT = PACKAGE.parent / "simulations" / "runs"
+IN_CHECKOUT = (PACKAGE.parent / "setup.cfg").is_file() and CHECKOUT_ROOT.parent.is_dir()
+DEFAULT_ROOT = CHECKOUT_ROOT if IN_CHECKOUT else Path("varprop-runs")
 EXPERIMENT_JSON, RESULTS_JSON, RESULTS_NPZ = "experiment.json", "results.json", "results.npz"
 TUNING_JSON = "tuning.json"
 FINAL = ("finished", "diverged")          # a result's status once nothing is left to compute

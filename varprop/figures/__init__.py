@@ -1,7 +1,7 @@
 """The figure pipeline: experiment configs → the results store → one module per figure → files.
 
 ``make(["6", "V"], scale="smoke", out="paper_figures")`` has ``varprop.engine`` compute what the
-store lacks of every asked figure's configs (``simulations/CONFIG.toml`` at that scale; Dask
+store lacks of every asked figure's configs (``varprop/configs/CONFIG.toml`` at that scale; Dask
 tasks), then reads the results and hands them to each figure's module, which only draws
 (figure modules never compute), and writes ``figureID.png`` and ``.pdf``.
 

@@ -39,12 +39,12 @@ def _positive(text: str) -> int:
 
 def register(sub) -> None:
     from ..engine import SCALES, SCHEDULER_ENV
-    from ..store import DEFAULT_ROOT, STORE_ENV
+    from ..store import STORE_ENV
 
     f = sub.add_parser("figures", help="regenerate the paper's figures and Table 1",
                        description=(
                            "Compute what the results store lacks of each figure's experiment "
-                           "configs (simulations/*.toml) at a scale, then draw figureID.png and "
+                           "configs (varprop/configs/*.toml) at a scale, then draw figureID.png and "
                            ".pdf from the stored results (their digests and the package version "
                            "in the files' metadata); TABLE1 writes table1.md and table1.tex, "
                            "CLAIMS claims.md (each claim of the paper, measured). Every unit of "
@@ -80,8 +80,9 @@ def register(sub) -> None:
                          "--store and run this varprop"))
     f.add_argument("--store", default=None, metavar="DIR",
                    help=(f"the results store: results and checkpoints (default: ${STORE_ENV} if "
-                         f"set, else {DEFAULT_ROOT.parent.name}/{DEFAULT_ROOT.name} of the "
-                         "checkout, where the gallery's results are committed)"))
+                         "set, else simulations/runs of the source checkout varprop runs from, "
+                         "where the gallery's results are committed, else varprop-runs in the "
+                         "working directory)"))
     f.add_argument("--plan", action="store_true",
                    help=("print, without computing, the tasks and SGD updates the store lacks "
                          "for these figures at this scale, and the core-hours they would take "

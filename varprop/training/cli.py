@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-SIMULATIONS = Path("simulations")
 # The flags that set a config value carry the key's own name (None: not given).
 FLAGS = ("dataset", "activation", "init", "law", "cost", "hidden", "batch_size", "lr", "updates",
          "monitor_every", "eval_every", "checkpoint_every", "seed", "data_seed", "dtype",
@@ -13,11 +12,13 @@ FLAGS = ("dataset", "activation", "init", "law", "cost", "hidden", "batch_size",
 
 
 def _config_path(text: str) -> Path:
-    """A path, or a NAME of simulations/NAME.toml."""
+    """A path, or the NAME of a config the package ships (``configs.path``)."""
+    from .. import configs
+
     p = Path(text)
     if p.is_file() or p.suffix == ".toml":
         return p
-    return SIMULATIONS / f"{text}.toml"
+    return configs.path(text)
 
 
 def _config(args, base: dict | None = None):
@@ -99,10 +100,11 @@ def register(sub) -> None:
             "Exit status: 0 done, 2 bad input, 3 diverged (NaN/inf)."),
         epilog=("examples: varprop train --dataset shapeset --activation tanh --init normalized "
                 "--hidden 1000,1000,1000,1000,1000 --updates 100000 --out runs/tanhN;  "
-                "varprop train simulations/train_smoke.toml --set lr=0.05;  "
+                "varprop train train_paper_tanhN --updates 20000 --set lr=0.05;  "
                 "varprop train --out runs/tanhN --report"))
     t.add_argument("config", nargs="?", default=None, metavar="CONFIG",
-                   help="a TOML config: a path, or NAME for simulations/NAME.toml")
+                   help="a TOML config: a path, or the NAME of one that ships with varprop "
+                        "(varprop/configs/NAME.toml, e.g. train_paper_tanhN, train_mnist_1layer)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help=f"override a config key (TOML syntax); keys: {', '.join(KEYS)}")
     t.add_argument("--dataset", default=None, help=f"one of: {', '.join(DATASETS)} (default: shapeset)")

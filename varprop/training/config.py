@@ -1,4 +1,4 @@
-"""A training run's configuration: one flat record, read from TOML (``simulations/NAME.toml``)
+"""A training run's configuration: one flat record, read from TOML (``varprop/configs/NAME.toml``)
 and ``--set key=value`` overrides, validated with one-line errors naming the valid choices.
 
 Defaults are the paper's setting (Section 3): Shapeset-3×2, 5 hidden layers of 1000 units,
