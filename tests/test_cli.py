@@ -92,3 +92,31 @@ def test_predict_meanfield_theory(capsys):
     assert doc["layers"][1]["activation_variance"] < 1 / 3
     rc, _, err = run(capsys, "predict", "--widths", "100,100", "--theory", "exact")
     assert rc == 2 and "linear, meanfield" in err
+
+
+def test_init_takes_other_libraries_names(capsys, tmp_path):
+    """``--init glorot_uniform`` (an alias: the normalized scheme) in predict, check and train;
+    an unknown name's error lists the schemes and the aliases."""
+    rc, out, _ = run(capsys, "predict", "--widths", "300,100", "--init", "glorot_uniform",
+                     "--json")
+    doc = json.loads(out)
+    assert rc == 0 and doc["init"] == "normalized"
+    assert doc["layers"][0]["weight_variance"] == pytest.approx(2 / 400)
+    rc, out, _ = run(capsys, "predict", "--widths", "300,100", "--init", "he_normal", "--json")
+    assert rc == 0 and json.loads(out)["init"] == "he/truncated_normal"
+    rc, out, _ = run(capsys, "check", "--widths", "32,32,5", "--init", "glorot_uniform",
+                     "--networks", "4", "--samples", "20", "--json")
+    assert rc in (0, 1) and len(json.loads(out)["layers"]) == 2
+    rc, _, _ = run(capsys, "train", "--hidden", "4", "--updates", "2", "--monitor-every", "2",
+                   "--eval-every", "2", "--checkpoint-every", "2", "--init", "glorot_uniform",
+                   "--quiet", "--out", str(tmp_path / "run"))
+    assert rc == 0
+    stored = json.loads((tmp_path / "run" / "results.json").read_text())["config"]
+    assert stored["init"] == "glorot_uniform"
+    for command in (["predict", "--widths", "8,8"], ["check", "--widths", "8,8"],
+                    ["train", "--out", str(tmp_path / "bad"), "--quiet"]):
+        rc, _, err = run(capsys, *command, "--init", "glorot")
+        assert rc == 2 and "choose one of: standard, normalized" in err, err
+        assert "or an alias: glorot_uniform, xavier_uniform, glorot_normal" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()

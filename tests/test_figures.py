@@ -8,7 +8,7 @@ import pytest
 from varprop import engine
 from varprop import experiments as E
 from varprop import figures
-from varprop.activations import numpy_functions
+from varprop.kernels import numpy_functions
 from varprop.check import ALPHA, FINITE_WIDTH, t_critical, tolerance
 from varprop.cli import main
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from varprop.kernels import passes
-from varprop.kernels.activation_functions import CODES, activation, derivative
+from varprop.kernels.generated import CODES, activation, derivative
 from varprop.montecarlo import forward_backward
 
 NUMPY_F = {  # an independent reference, typed here: f and f'
@@ -141,7 +141,7 @@ def test_derivative_of_output_equals_derivative(name):
     """The registry's f' written in y = f(x) is f'(x) (symbolically, and in the kernels)."""
     import sympy as sp
 
-    from varprop.kernels.activation_functions import derivative_from_output
+    from varprop.kernels.generated import derivative_from_output
     from varprop.symbolic.activations import get_activation, y
     act = get_activation(name)
     if act.derivative_of_output is not None:

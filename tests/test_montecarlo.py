@@ -128,14 +128,14 @@ def test_check_cli_json_and_exit_codes(capsys, monkeypatch):
     cell = doc["layers"][1]["activation_variance"]
     assert set(cell) == {"linear", "meanfield", "mc", "se", "verdict"}
     # a wrong theory must be caught: exit status 1
-    real = check_module.linear_theory
+    real = check_module.meanfield_theory
 
     def wrong(*args, **kw):
         p = real(*args, **kw)
         p.activation_variance[1:] *= 1.5
         return p
 
-    monkeypatch.setattr(check_module, "linear_theory", wrong)
+    monkeypatch.setattr(check_module, "meanfield_theory", wrong)
     assert cli.main(argv[:-1]) == 1
     assert "DISAGREEMENT" in capsys.readouterr().out
 

@@ -128,3 +128,25 @@ def test_propagate_over_inputs_averages_the_per_input_theory():
     assert len(groups) == len(weights) == 32 and weights.sum() == pytest.approx(1)
     with pytest.raises(ValueError, match="finite positive"):
         propagate_over_inputs(widths, wv, "tanh", [0.0, 1.0])
+
+
+def test_predict_chooses_the_theory_and_each_theory_has_its_function():
+    """``predict(..., theory=NAME)`` is ``linear_theory`` or ``meanfield_theory``; each of
+    those computes its own theory only."""
+    import inspect
+
+    from varprop.symbolic.propagation import THEORIES as SYMBOLIC
+    from varprop.theory import THEORIES, meanfield_theory, predict
+
+    assert tuple(THEORIES) == SYMBOLIC
+    args = ([50, 40, 30], "tanh", "lecun_normal", 0.8, 1.2, 0.01)
+    for name, fn in THEORIES.items():
+        p, q = predict(*args, theory=name), fn(*args)
+        assert p.theory == q.theory == name
+        for field in OUTPUTS:
+            np.testing.assert_array_equal(getattr(p, field), getattr(q, field))
+    assert linear_theory(*args).theory == "linear"
+    assert meanfield_theory(*args).theory == "meanfield"
+    assert "theory" not in inspect.signature(linear_theory).parameters
+    with pytest.raises(ValueError, match="choose one of: linear, meanfield"):
+        predict(*args, theory="exact")

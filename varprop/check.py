@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 
 from .montecarlo import Measurement, measure
-from .theory import linear_theory
+from .theory import linear_theory, meanfield_theory
 
 ALPHA = 1e-4          # false-alarm probability of one whole report
 FINITE_WIDTH = 1.0
@@ -81,8 +81,8 @@ def compare(m: Measurement) -> CheckReport:
     if not (np.isfinite(top) and top > 0):   # overflow: reported below; theory from 1
         top = 1.0
     args = (m.widths, m.activation, m.scheme, m.var_x, top, m.bias_variance)
-    lin = linear_theory(*args, theory="linear")
-    mf = linear_theory(*args, theory="meanfield")
+    lin = linear_theory(*args)
+    mf = meanfield_theory(*args)
     L = len(m.widths) - 1
     classes = m.widths[-1] if m.top == "softmax" else 0
     fw = FINITE_WIDTH * (L + classes) / min(m.widths[:-1]) if L > 1 else 0.0

@@ -63,7 +63,7 @@ def _format_table(pred) -> str:
 
 def _scheme_from_args(args, command: str):
     """--init NAME, or --scale/--mode (with --law) for the general rule (V12)."""
-    from .init import resolve_scheme
+    from .initialization import resolve_scheme
     from .symbolic.schemes import custom_scheme
 
     if args.scale is not None or args.mode is not None:
@@ -74,13 +74,12 @@ def _scheme_from_args(args, command: str):
 
 
 def _cmd_predict(args) -> int:
-    from .theory import linear_theory
+    from .theory import predict
     from .validation import parse_widths
 
     widths = parse_widths(args.widths)
     init = _scheme_from_args(args, "predict")
-    pred = linear_theory(widths, args.activation, init, args.var_x, args.var_top,
-                         theory=args.theory)
+    pred = predict(widths, args.activation, init, args.var_x, args.var_top, theory=args.theory)
     if args.json:
         print(json.dumps(pred.to_dict(), indent=2))
     else:
@@ -106,14 +105,15 @@ def _add_network_arguments(p) -> None:
     """--widths, --activation and the init scheme (--init, --law, or --scale/--mode)."""
     from .symbolic.activations import ACTIVATIONS
     from .symbolic.laws import LAW_NAMES
-    from .symbolic.schemes import FAN_MODES, SCHEME_NAMES
+    from .symbolic.schemes import ALIASES, FAN_MODES, SCHEME_NAMES
 
     p.add_argument("--widths", required=True, metavar="N0,N1,...",
                    help="layer widths from input to output, e.g. 1024,1000,1000,9")
     p.add_argument("--activation", default="tanh", metavar="NAME",
                    help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
     p.add_argument("--init", default="standard", metavar="SCHEME",
-                   help=f"one of: {', '.join(SCHEME_NAMES)} (default: %(default)s)")
+                   help=f"one of: {', '.join(SCHEME_NAMES)}; or an alias: "
+                        f"{', '.join(ALIASES)} (default: %(default)s)")
     p.add_argument("--law", default=None, metavar="LAW",
                    help=f"weight law: one of {', '.join(LAW_NAMES)} (default: the scheme's own)")
     p.add_argument("--scale", type=str, default=None,
@@ -125,7 +125,8 @@ def _add_network_arguments(p) -> None:
 def _add_predict(sub) -> None:
     q = sub.add_parser("predict", help="per-layer variances predicted for a concrete network",
                        description=(
-                           "Evaluate the derived linear-regime recurrences (5)-(7) for a concrete "
+                           "Evaluate the derived linear-regime recurrences (5)-(7) (or, with "
+                           "--theory meanfield, the exact infinite-width recursion) for a concrete "
                            "network: per weight layer i, Var[z^i] (its input; z^0 = x), "
                            "Var[dC/ds^i] and Var[dC/dW^i]. Numbers come from code generated from "
                            "the symbolic expressions."),

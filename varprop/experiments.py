@@ -63,7 +63,7 @@ def fraction_within(histogram, edges, a: float) -> np.ndarray:
 
 
 def _numpy(activation):
-    from .activations import numpy_functions
+    from .kernels import numpy_functions
     return numpy_functions(activation)
 
 
@@ -78,7 +78,7 @@ def _inputs(params):
 
 def _shared_ranges(widths, activation, inits, var_x, top):
     """Histogram bins shared by several inits: the union of each one's default ranges."""
-    from .init import resolve_scheme
+    from .initialization import resolve_scheme
     from .montecarlo import _default_ranges
 
     rs = [_default_ranges(widths, activation, resolve_scheme(i, None), var_x, top, 0.0)
@@ -188,7 +188,7 @@ def _measure_one(params, partials):
 def cost_surface(p: dict):
     """Fig. 5: cross-entropy and quadratic cost of a 2-layer tanh network (softmax output) on
     random inputs and random targets, over a grid of one weight in each layer."""
-    from .init import resolve_scheme, sample_weights
+    from .initialization import resolve_scheme, sample_weights
     from .kernels.costs import top_costs
 
     f, _ = _numpy(p.get("activation", "tanh"))

@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from .activations import numpy_functions
+from .kernels import numpy_functions
 
 _EDGES = np.array([0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0,
                    1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0])

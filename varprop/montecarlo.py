@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .init import resolve_scheme, sample_weights
+from .initialization import resolve_scheme, sample_weights
 from .kernels import passes
-from .activations import CODES, numpy_functions, numpy_ufunc
+from .kernels import CODES, numpy_functions, numpy_ufunc
 from .choices import INPUT_LAWS, TOP_GRADIENTS
 from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme

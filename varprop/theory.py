@@ -1,11 +1,14 @@
 """Numeric predictions for a concrete network, generated from the symbolic source.
 
-Two theories, side by side:
+Two theories, side by side, one function each, and ``predict(..., theory=NAME)`` choosing
+between them (``varprop predict --theory``):
 
-- ``linear``: the paper's linear-regime analysis (5)-(7), generalised by f(0) and f'(0) (and
-  ReLU's exact rule);
-- ``meanfield``: the exact infinite-width recursion (V13-V15), whose Gaussian expectations
-  are evaluated by quadrature (``varprop.gaussian``).
+- ``linear_theory``: the paper's linear-regime analysis (5)-(7), generalised by f(0) and
+  f'(0) (and ReLU's exact rule);
+- ``meanfield_theory``: the exact infinite-width recursion (V13-V15), whose Gaussian
+  expectations are evaluated by quadrature (``varprop.gaussian``).
+
+``propagate`` does the same for explicit per-layer weight variances (a network in training).
 
 Every number comes from a function that SymPy generates (``lambdify``) from the derived
 expressions of ``varprop.symbolic.propagation`` and ``varprop.symbolic.schemes``; nothing
@@ -94,26 +97,44 @@ class Prediction:
                 "bias_variance": self.bias_variance, "layers": self.layers()}
 
 
-def linear_theory(widths, activation: str = "tanh", init: str | Scheme = "standard",
-                  var_x: float = 1.0, var_top: float = 1.0, bias_variance: float = 0.0,
-                  theory: str = "linear") -> Prediction:
-    """Per-layer predictions for a concrete network: (5)-(7) in the linear regime, or the
-    mean-field recursion with ``theory="meanfield"``.
-
-    widths: n_0 .. n_L (input, hidden layers, output); activation: a name from the registry;
-    init: a named scheme or a ``Scheme``; var_x: Var[x]; var_top: Var[dC/ds] at the top
-    pre-activation s^{L-1} (the paper's Var[dC/ds^d]); bias_variance: sigma_b^2.
-    """
+def _for_scheme(widths, activation, init, var_x, var_top, bias_variance, theory) -> Prediction:
     scheme = init if isinstance(init, Scheme) else get_scheme(init)
     return propagate(widths, weight_variances(widths, scheme), activation, var_x, var_top,
                      init=scheme.name, bias_variance=bias_variance, theory=theory)
 
 
+def linear_theory(widths, activation: str = "tanh", init: str | Scheme = "standard",
+                  var_x: float = 1.0, var_top: float = 1.0,
+                  bias_variance: float = 0.0) -> Prediction:
+    """The paper's linear-regime predictions (5)-(7) for a concrete network, generalised by
+    f(0) and f'(0) (and ReLU's exact rule).
+
+    widths: n_0 .. n_L (input, hidden layers, output); activation: a name from the registry;
+    init: a named scheme or alias (``get_scheme``) or a ``Scheme``; var_x: Var[x]; var_top:
+    Var[dC/ds] at the top pre-activation s^{L-1} (the paper's Var[dC/ds^d]); bias_variance:
+    sigma_b^2.
+    """
+    return _for_scheme(widths, activation, init, var_x, var_top, bias_variance, "linear")
+
+
 def meanfield_theory(widths, activation: str = "tanh", init: str | Scheme = "standard",
                      var_x: float = 1.0, var_top: float = 1.0,
                      bias_variance: float = 0.0) -> Prediction:
-    """The exact infinite-width predictions (V13-V15) for a concrete network."""
-    return linear_theory(widths, activation, init, var_x, var_top, bias_variance, "meanfield")
+    """The exact infinite-width predictions (V13-V15) for a concrete network: the mean-field
+    recursion, its Gaussian expectations by quadrature. Arguments as ``linear_theory``."""
+    return _for_scheme(widths, activation, init, var_x, var_top, bias_variance, "meanfield")
+
+
+THEORIES = {"linear": linear_theory, "meanfield": meanfield_theory}   # == propagation.THEORIES
+
+
+def predict(widths, activation: str = "tanh", init: str | Scheme = "standard",
+            var_x: float = 1.0, var_top: float = 1.0, bias_variance: float = 0.0,
+            theory: str = "linear") -> Prediction:
+    """The predictions of the named theory ("linear" or "meanfield"; ``varprop predict
+    --theory``): ``linear_theory`` or ``meanfield_theory``."""
+    return THEORIES[check_theory(theory)](widths, activation, init, var_x, var_top,
+                                          bias_variance)
 
 
 def propagate(widths, weight_variance, activation: str = "tanh", var_x: float = 1.0,

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import importlib
 
-NAMES = ("shapeset", "mnist", "fashion-mnist", "cifar-10")
-SPLITS = ("train", "valid", "test")
+from .names import NAMES, SPLITS
 
 # Imported on first use, so that ``varprop`` commands that need no data do not load Numba.
 _LAZY = {"Dataset": "interface", "load": "interface", "stream": "interface",

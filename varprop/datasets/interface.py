@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import NAMES, SPLITS, cifar, mnist, shapeset
+from . import cifar, mnist, shapeset
+from .names import NAMES, SPLITS
 from .shapeset import ShapesetConfig, ShapesetStream
 
 SHAPESET_SET_SIZE = 10_000

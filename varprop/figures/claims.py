@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import summaries as S
 from ..datasets.cache import atomic_path
 from . import style, table1
-from .training import EPOCH
+from .training_time import EPOCH
 
 CONFIG = ("init_tanh", "init_models", "cost_surface", "train_shapeset", "train_mnist",
           "train_fashion")

@@ -5,7 +5,7 @@ epoch 100 at depth 4; at depth 5 it never escapes."""
 from __future__ import annotations
 
 from . import style
-from .training import common_facts, epoch_axis, epochs, hidden_layers, layer_style
+from .training_time import common_facts, epoch_axis, epochs, hidden_layers, layer_style
 
 CONFIG = "train_shapeset"
 MODELS = ("Sigmoid depth 4", "Sigmoid")

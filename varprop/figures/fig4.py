@@ -5,7 +5,7 @@ around ±0.6–0.8, in its non-linear but unsaturated range."""
 from __future__ import annotations
 
 from . import style
-from .training import common_facts, hidden_layers, layer_style
+from .training_time import common_facts, hidden_layers, layer_style
 
 CONFIG = "train_shapeset"
 # standard-init tanh at Tanh N's rate (the control of train_shapeset.toml): the two panels

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import summaries
 from . import style
-from .training import common_facts, epoch_axis, epochs, layer_style
+from .training_time import common_facts, epoch_axis, epochs, layer_style
 
 CONFIG = "train_shapeset"
 # standard-init tanh at Tanh N's rate (the control of train_shapeset.toml): the two panels

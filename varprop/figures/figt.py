@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 
 from .. import summaries
 from . import style
-from .training import common_facts, epoch_axis, epochs, layer_style
+from .training_time import common_facts, epoch_axis, epochs, layer_style
 
 CONFIG = "train_shapeset"
 YLIM = (1e-4, 1e3)

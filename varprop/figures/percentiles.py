@@ -3,7 +3,7 @@ hidden layer's activations during training, one panel per model: Figures 3 and 1
 from __future__ import annotations
 
 from . import style
-from .training import common_facts, epoch_axis, epochs, hidden_layers, layer_style
+from .training_time import common_facts, epoch_axis, epochs, hidden_layers, layer_style
 
 
 def build(results, models, title):

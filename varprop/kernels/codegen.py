@@ -1,6 +1,6 @@
 """Generate the Numba activation kernels from the SymPy registry (one source of truth).
 
-``python -m varprop.kernels.codegen`` rewrites ``varprop/kernels/activation_functions.py``;
+``python -m varprop.kernels.codegen`` rewrites ``varprop/kernels/generated.py``;
 ``--check`` exits 1 when the committed file differs (a test runs the check). Real source, not
 ``lambdify``, so that ``numba.njit(cache=True)`` can cache it.
 """
@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..symbolic.activations import ACTIVATIONS
 
-TARGET = Path(__file__).with_name("activation_functions.py")
+TARGET = Path(__file__).with_name("generated.py")
 
 
 def _code(expr) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from .costs import NLL, add_top_row
-from .activation_functions import derivative_from_output
+from .generated import derivative_from_output
 
 N_BLOCKS = 8
 COUNT, SUM, SUMSQ, NONFINITE = range(4)

@@ -4,6 +4,11 @@ Each entry is an expression in ``x``; f(0), the slope f'(0) and the gain 1/f'(0)
 from it. Smooth activations are analysed in the paper's linear regime (4); ReLU, whose slope
 at 0 is undefined, is positively homogeneous and gets the exact rule of ``relu_second_moment``.
 Adding an activation is one entry in ``ACTIVATIONS``.
+
+Everything else about an activation is generated from its entry here: the numeric forms in
+``varprop.kernels`` (Numba scalar f, f' by code, written to ``kernels/generated.py`` by
+``kernels/codegen.py``; NumPy array f, f'), its Gaussian expectations for the mean field
+(``varprop.gaussian``) and its one-layer rule in either theory (``symbolic/propagation.py``).
 """
 from __future__ import annotations
 

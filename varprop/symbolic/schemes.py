@@ -4,6 +4,8 @@ The fan modes are ``fan_in`` (n_i), ``fan_out`` (n_{i+1}) and ``fan_avg`` ((n_i 
 — the vocabulary of JAX's ``variance_scaling``. Each named scheme's *variance* comes from the
 derivation that defines it ((15), (12), (10), V10); its *scale* is then solved from the rule,
 so "the standard init is variance scaling with scale 1/3 on the fan-in" is a computed fact.
+The names other libraries use (``glorot_uniform``, ``xavier_normal``, ``kaiming_*``,
+``lecun_*``, ...) are aliases: a named scheme and a law (``ALIASES``).
 """
 from __future__ import annotations
 
@@ -76,6 +78,12 @@ class Scheme:
         """The law's parameter (uniform bound / normal std) that realises ``variance``."""
         return get_law(self.law).parameter_for_variance(self.variance)
 
+    def with_law(self, law: str | None) -> Scheme:
+        """The same variance drawn from another law (named ``scheme/law``); None: unchanged."""
+        if law is None or law == self.law:
+            return self
+        return Scheme(f"{self.name}/{law}", self.scale, self.mode, law, self.source)
+
 
 def _named(name: str, defining_variance: sp.Expr, mode: str, law: str, source: str) -> Scheme:
     """Solve the rule for the scale that reproduces a scheme's derived variance."""
@@ -94,6 +102,35 @@ _DEFINITIONS = (
 )
 SCHEME_NAMES = tuple(d[0] for d in _DEFINITIONS)   # for listings, without deriving anything
 
+# The names other libraries give these schemes: alias -> (scheme, law). Each alias has its
+# library's Var[W] (checked in tests/test_schemes.py); W is (fan_in, fan_out) in all of them
+# for a dense layer. PyTorch's torch.nn.init, with its defaults (gain 1; kaiming: a=0,
+# mode="fan_in", nonlinearity="leaky_relu", so gain sqrt(2/(1+a^2)) = sqrt 2):
+#   xavier_uniform_  U(+-sqrt(6/(fan_in+fan_out)))   xavier_normal_  N(0, 2/(fan_in+fan_out))
+#   kaiming_uniform_ U(+-sqrt(6/fan_in))             kaiming_normal_ N(0, 2/fan_in)
+# Keras (keras.initializers; JAX's jax.nn.initializers alike), all VarianceScaling, whose
+# normal is a truncated normal (re-drawn beyond 2 std) whose std *after* truncation is
+# sqrt(scale/fan) — the "truncated_normal" law here (Keras before 2.2.3 / TF 1.x left out
+# that correction, giving 0.774 x the variance):
+#   glorot_uniform U(+-sqrt(6/(fan_in+fan_out)))   glorot_normal  trunc. std sqrt(2/(fan_in+fan_out))
+#   he_uniform     U(+-sqrt(6/fan_in))             he_normal      trunc. std sqrt(2/fan_in)
+#   lecun_uniform  U(+-sqrt(3/fan_in))             lecun_normal   trunc. std sqrt(1/fan_in)
+# (PyTorch's nn.Linear default, kaiming_uniform_(a=sqrt 5) = U(+-1/sqrt(fan_in)), is the
+# paper's "standard" scheme; it is no alias, as it is not that function's default.)
+ALIASES: dict[str, tuple[str, str]] = {
+    "glorot_uniform": ("normalized", "uniform"),
+    "xavier_uniform": ("normalized", "uniform"),
+    "glorot_normal": ("normalized", "truncated_normal"),
+    "xavier_normal": ("normalized", "normal"),
+    "he_uniform": ("he", "uniform"),
+    "kaiming_uniform": ("he", "uniform"),
+    "he_normal": ("he", "truncated_normal"),
+    "kaiming_normal": ("he", "normal"),
+    "lecun_uniform": ("lecun", "uniform"),
+    "lecun_normal": ("lecun", "truncated_normal"),
+}
+INIT_NAMES = SCHEME_NAMES + tuple(ALIASES)   # every name ``get_scheme`` takes
+
 
 @cache
 def schemes() -> dict[str, Scheme]:
@@ -110,11 +147,23 @@ def fan_function(expr: sp.Expr):
                        modules="numpy")
 
 
-def get_scheme(name: str) -> Scheme:
+def unknown_init(name) -> str:
+    """The one-line error for an unknown init name: the schemes, then the aliases."""
+    return (f"unknown init scheme {name!r}; choose one of: {', '.join(SCHEME_NAMES)}; "
+            f"or an alias: {', '.join(ALIASES)}")
+
+
+def get_scheme(name: str, law: str | None = None) -> Scheme:
+    """A named scheme, or an alias (``ALIASES``: its scheme with its library's law); drawn
+    from ``law`` instead where one is given."""
+    if isinstance(name, str) and name in ALIASES:
+        name, own_law = ALIASES[name]
+        law = law or own_law
     try:
-        return schemes()[name]
+        scheme = schemes()[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown init scheme {name!r}; choose one of: {', '.join(schemes())}") from None
+        raise ValueError(unknown_init(name)) from None
+    return scheme.with_law(law)
 
 
 def custom_scheme(scale_value, mode: str, law: str = "uniform") -> Scheme:

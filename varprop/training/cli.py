@@ -84,7 +84,7 @@ def _cmd_train(args) -> int:
 
 def register(sub) -> None:
     from ..symbolic.activations import ACTIVATIONS
-    from ..symbolic.schemes import SCHEME_NAMES
+    from ..symbolic.schemes import ALIASES, SCHEME_NAMES
     from .config import DATASETS, KEYS
 
     t = sub.add_parser(
@@ -111,7 +111,8 @@ def register(sub) -> None:
     t.add_argument("--activation", default=None,
                    help=f"one of: {', '.join(ACTIVATIONS)} (default: tanh)")
     t.add_argument("--init", default=None,
-                   help=f"one of: {', '.join(SCHEME_NAMES)} (default: normalized)")
+                   help=f"one of: {', '.join(SCHEME_NAMES)}; or an alias: "
+                        f"{', '.join(ALIASES)} (default: normalized)")
     t.add_argument("--law", default=None, help="weight law (default: the scheme's own)")
     t.add_argument("--cost", default=None, help="nll (softmax + NLL, default) or quadratic")
     t.add_argument("--hidden", default=None, metavar="N1,N2,...",

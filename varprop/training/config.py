@@ -12,13 +12,14 @@ from pathlib import Path
 
 import tomllib
 
+from ..datasets.names import NAMES
 from ..kernels.costs import COSTS
 from ..symbolic.activations import ACTIVATIONS
 from ..symbolic.laws import LAW_NAMES
-from ..symbolic.schemes import SCHEME_NAMES
+from ..symbolic.schemes import INIT_NAMES, unknown_init
 from .network import DTYPES
 
-DATASETS = ("shapeset", "mnist", "fashion-mnist", "cifar-10")
+DATASETS = NAMES   # the data sets varprop.datasets reads
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def check(c: TrainConfig) -> None:
     """Raise ValueError (one line, naming valid choices) for the first bad value."""
     _choice("dataset", c.dataset, DATASETS)
     _choice("activation", c.activation, tuple(ACTIVATIONS))
-    _choice("init", c.init, tuple(SCHEME_NAMES))
+    if c.init not in INIT_NAMES:
+        raise ValueError(unknown_init(c.init))
     if c.law is not None:
         _choice("law", c.law, tuple(LAW_NAMES))
     _choice("cost", c.cost, COSTS)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..init import resolve_scheme, sample_weights
+from ..initialization import resolve_scheme, sample_weights
 from ..symbolic.activations import get_activation
 from ..symbolic.schemes import Scheme
 from ..validation import check_widths

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import numpy_functions
+from ..kernels import numpy_functions
 from ..kernels.costs import top_cost_and_gradient
 from .network import Network
 

@@ -25,8 +25,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..activations import CODES, numpy_functions, numpy_ufunc
-from ..kernels.activation_functions import derivative_from_output
+from ..kernels import CODES, numpy_functions, numpy_ufunc
+from ..kernels.generated import derivative_from_output
 from ..kernels.costs import COSTS, add_top_row, check_cost
 from .network import Network
 

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .symbolic.laws import TRUNCATION, get_law
+from .symbolic.laws import LAW_NAMES, TRUNCATION
 from .symbolic.schemes import Scheme, custom_scheme, fan_function, get_scheme
 
-LAWS = ("uniform", "normal", "truncated_normal", "orthogonal")
+LAWS = LAW_NAMES   # the laws sample_weights draws from
 
 
 def resolve_scheme(init: str | Scheme, law: str | None = None) -> Scheme:
-    """A named scheme (or a ``Scheme``), optionally drawn from another law than its own."""
-    scheme = init if isinstance(init, Scheme) else get_scheme(init)
-    if law is None or law == scheme.law:
-        return scheme
-    get_law(law)
-    return Scheme(f"{scheme.name}/{law}", scheme.scale, scheme.mode, law, scheme.source)
+    """A named scheme or alias (or a ``Scheme``), optionally drawn from another law than its
+    own."""
+    return init.with_law(law) if isinstance(init, Scheme) else get_scheme(init, law)
 
 
 def weight_parameter(scheme: Scheme, fan_in: int, fan_out: int) -> float:
