@@ -88,6 +88,19 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _lazy_submodules(path: Path, package: str) -> set[str]:
+    """The submodules a package loads on first use: the string values of its module-level
+    dicts that name one of its submodules (``datasets._LAZY``: attribute → submodule)."""
+    found = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            for v in node.value.values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str) and \
+                        _module_file(f"{package}.{v.value}") is not None:
+                    found.add(f"{package}.{v.value}")
+    return found
+
+
 def _imports(path: Path, name: str) -> set[str]:
     """The varprop modules that ``path`` (module ``name``) imports anywhere in its body, with
     their packages (importing a.b runs a/__init__.py too)."""
@@ -105,6 +118,8 @@ def _imports(path: Path, name: str) -> set[str]:
                 mod = node.module or ""
             found.add(mod)
             found.update(f"{mod}.{a.name}" for a in node.names)   # `from . import x`
+    if path.name == "__init__.py":
+        found.update(_lazy_submodules(path, name))
     out = set()
     for mod in found:
         parts = mod.split(".")
