@@ -114,3 +114,58 @@ def test_unreadable_results_name_the_file(tmp_path):
     (folder / store.RESULTS_JSON).write_text("{not json")
     with pytest.raises(store.StoreError, match=r"results\.json: unreadable .*delete its folder"):
         store.read_result(folder)
+
+
+# Each computation in a fresh interpreter: import its kind's module, compute a small result, and
+# list the varprop modules that are loaded then (lazy loads included, e.g. datasets._LAZY). The
+# configs are read with tomllib alone, so that nothing but the computation loads varprop.
+_SETUP = """
+import tomllib
+from pathlib import Path
+import varprop
+
+
+def smoke_config(name):
+    with open(Path(varprop.__file__).parent / "configs" / f"{name}.toml", "rb") as f:
+        raw = tomllib.load(f)
+    return {**{k: v for k, v in raw.items() if not isinstance(v, dict)}, **raw["smoke"]}
+"""
+_COMPUTE = {
+    "training": """
+from varprop.training import run
+from varprop.training.config import from_dict
+run.train(from_dict(dict(hidden=[6], updates=4, monitor_every=2, eval_every=2,
+                         checkpoint_every=2, eval_examples=20, monitor_examples=10, bins=5,
+                         threads=1)), OUT, quiet=True, log=lambda m: None)
+""",
+    "init_statistics": """
+from varprop import experiments
+params = smoke_config("init_tanh")
+kind = params.pop("kind")
+entry = next(iter(experiments.entries(kind, params).values()))
+entry.update(widths=[1024, 8, 9], networks=1, samples=20)
+experiments.finish(kind, entry, [experiments.sample_batch(entry, 0, 1)])
+""",
+    "shapeset_examples": """
+from varprop import experiments
+params = smoke_config("shapeset_examples")
+experiments.finish(params.pop("kind"), params)
+""",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_COMPUTE))
+def test_the_digest_covers_every_module_the_computation_loads(kind, tmp_path):
+    """``code_modules`` reads imports statically; this runs the computation and checks that no
+    varprop module it loads is missing from its kind's digest."""
+    import subprocess
+    import sys
+
+    script = (f"OUT = {str(tmp_path / 'run')!r}\n" + _SETUP + _COMPUTE[kind] +
+              "import sys\nprint(' '.join(sorted(m for m in sys.modules "
+              "if m == 'varprop' or m.startswith('varprop.'))))\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    loaded = set(res.stdout.split())
+    assert loaded - set(store.code_modules(kind)) == set()
