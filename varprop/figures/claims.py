@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from .. import summaries as S
-from ..datasets.cache import atomic_path
+from ..files import atomic_path
 from . import style, table1
 from .training_time import EPOCH
 

@@ -13,7 +13,7 @@ from matplotlib import scale as mscale
 from matplotlib.figure import Figure
 
 from .. import __version__
-from ..datasets.cache import atomic_path
+from ..files import atomic_path
 
 RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
       "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2}

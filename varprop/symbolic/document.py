@@ -6,10 +6,9 @@ deterministic (no dates, fixed printer settings), so a rerun is byte-identical.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ..files import write_bytes_atomic
 from . import conditions, laws, meanfield, moments, recurrences, schemes, tables
 
 MAIN = "varprop.tex"
@@ -97,24 +96,13 @@ def render() -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(out: Path) -> list[Path]:
     """Render everything first, then write each file atomically; returns the paths written."""
     files = render()
     paths = []
     for rel, text in files.items():
-        _atomic_write(out / rel, text)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(out / rel, text.encode("utf-8"))
         paths.append(out / rel)
     return paths
 
