@@ -8,10 +8,15 @@ and thread count, the three interleaved ``--repeat`` times (this shared machine'
 by 10-20 % between runs); the table gives the median updates/s and the ratios of the medians,
 varprop / PyTorch and varprop / NumPy.
 
-Memory-bandwidth bound: at batch 10 an update must at least read every weight and bias once
-(forward) and read and write it once (backward fused with the update): 12 bytes per float32
-parameter. ``bw fraction`` = (that traffic / the copy bandwidth measured here with as many
-threads: a 400 MB parallel copy, read + write) / the measured time of an update.
+A roofline, both ceilings measured here with as many threads as the cell:
+- memory: the copy bandwidth of a 400 MB parallel copy (read + write);
+- arithmetic: the float32 FMA throughput of a 2048 x 2048 GEMM (NumPy's BLAS, sgemm).
+An update's work, written out: bytes = 12 per parameter (every weight and bias read once forward,
+read and written once backward fused with the update) + the activations, 4 arrays of B x sum of
+widths float32 (s, f(s), dC/ds written and read); FLOPs = 2 per weight and example forward, 2
+for the weight gradient, 2 for dC/dz below (none below the input layer). The roofline time is the
+larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time / measured time
+(1.0: at the machine's limit), ``bound`` names the ceiling that sets it.
 
     python benchmarks/training_speed.py [--updates 300] [--batches 10,100,1000] [--threads 1,2]
                                         [--repeat 3]
@@ -111,6 +116,33 @@ def copy_bandwidth(threads, nbytes=400_000_000, repeat=5):
     return 2 * a.nbytes / best
 
 
+def gemm_flops(threads, n=2048, repeat=5):
+    """float32 FLOP/s of an n x n x n GEMM (NumPy's BLAS) on ``threads`` BLAS threads."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    c = np.empty_like(a)
+    with threadpool_limits(threads):
+        np.matmul(a, b, out=c)
+        best = min(_timed(lambda: np.matmul(a, b, out=c)) for _ in range(repeat))
+    return 2 * n ** 3 / best
+
+
+def work(batch):
+    """(bytes, FLOPs) of one update at ``batch`` (the module docstring's count)."""
+    pairs = list(itertools.pairwise(WIDTHS))
+    params = sum(a * b + b for a, b in pairs)
+    traffic = 12 * params + 4 * 4 * batch * sum(WIDTHS)
+    flops = sum(2 * batch * a * b * (3 if k > 0 else 2) for k, (a, b) in enumerate(pairs))
+    return traffic, flops
+
+
+def roofline(batch, bandwidth, flop_rate):
+    """(updates/s at the roofline, the ceiling that sets it)."""
+    traffic, flops = work(batch)
+    t_mem, t_fma = traffic / bandwidth, flops / flop_rate
+    return 1 / max(t_mem, t_fma), ("memory" if t_mem >= t_fma else "FMA")
+
+
 def _timed(f):
     t = time.perf_counter()
     f()
@@ -128,13 +160,19 @@ def main(argv=None):
     params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
     threads_list = list(map(int, args.threads.split(",")))
     bw = {t: copy_bandwidth(t) for t in threads_list}
+    fma = {t: gemm_flops(t) for t in threads_list}
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
           f"cores, numba {numba.__version__}, numpy {np.__version__}")
     print(f"# {params:,} parameters; copy bandwidth "
-          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items()))
+          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items())
+          + "; float32 GEMM "
+          + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})" for t, v in fma.items()))
+    for batch in map(int, args.batches.split(",")):
+        traffic, flops = work(batch)
+        print(f"# batch {batch}: {traffic / 1e6:.1f} MB and {flops / 1e9:.3f} GFLOP per update")
     print("| batch | threads | varprop upd/s | PyTorch upd/s | NumPy upd/s | vs PyTorch | "
-          "vs NumPy | bw fraction |")
-    print("|---|---|---|---|---|---|---|---|")
+          "vs NumPy | roofline upd/s (bound) | varprop roofline | PyTorch roofline |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for batch in map(int, args.batches.split(",")):
         n = max(20, args.updates * 10 // batch)
         xs, ys = data(batch, n)
@@ -143,15 +181,16 @@ def main(argv=None):
                      numpy_rate(xs, ys, threads)) for _ in range(args.repeat)]
             v, nu = (float(np.median([r[k] for r in runs])) for k in (0, 2))
             t = float(np.median([r[1] for r in runs])) if runs[0][1] else None
-            frac = 12 * params / bw[threads] * v
+            limit, bound = roofline(batch, bw[threads], fma[threads])
             ts = f"{t:.1f}" if t else "—"
             vs_t = f"{v / t:.2f}×" if t else "—"
+            t_roof = f"{t / limit:.2f}" if t else "—"
             print(f"| {batch} | {threads} | {v:.1f} | {ts} | {nu:.1f} | {vs_t} | {nu and v / nu:.2f}× "
-                  f"| {frac:.2f} |", flush=True)
+                  f"| {limit:.1f} ({bound}) | {v / limit:.2f} | {t_roof} |", flush=True)
             if batch == 10:
                 print(f"|   |   | 1M updates: {1e6 / v / 3600:.2f} h | "
                       f"{(1e6 / t / 3600) if t else float('nan'):.2f} h | {1e6 / nu / 3600:.2f} h |"
-                      "  |  |  |", flush=True)
+                      "  |  |  |  |  |", flush=True)
 
 
 if __name__ == "__main__":
