@@ -18,7 +18,7 @@ for the weight gradient, 2 for dC/dz below (none below the input layer). The roo
 larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time / measured time
 (1.0: at the machine's limit), ``bound`` names the ceiling that sets it.
 
-    python benchmarks/training_speed.py [--updates 300] [--batches 10,100,1000] [--threads 1,2]
+    python benchmarks/training_speed.py [--updates 2000] [--batches 10,100,1000] [--threads 1,2]
                                         [--repeat 3]
 
 PyTorch is optional (``pip install torch==2.13.0``: a CPU build); without it its column is empty.
@@ -49,7 +49,7 @@ def data(batch, n, seed=0):
     return xs, ys
 
 
-def time_loop(step, xs, ys, warm=3):
+def time_loop(step, xs, ys, warm=20):
     for k in range(warm):
         step(xs[k % len(xs)], ys[k % len(ys)])
     t = time.perf_counter()
@@ -151,7 +151,8 @@ def _timed(f):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--updates", type=int, default=300, help="timed updates per cell (batch 10)")
+    p.add_argument("--updates", type=int, default=2000,
+                   help="timed updates per cell at batch 10 (fewer at larger batches)")
     p.add_argument("--batches", default="10,100,1000")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--repeat", type=int, default=3,
