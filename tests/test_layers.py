@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -119,14 +120,9 @@ def _imports(name: str) -> dict[str, int]:
                     assert a.name in MODULES, f"{path}:{node.lineno}: no module {a.name}"
                     add(a.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-                if mod.split(".")[0] != "varprop":
-                    continue
+            mod = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            if mod.split(".")[0] != "varprop":
+                continue
             assert mod in MODULES, f"{path}:{node.lineno}: no module {mod}"
             for a in node.names:
                 sub = f"{mod}.{a.name}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -110,12 +111,7 @@ def _imports(path: Path, name: str) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
             found.add(mod)
             found.update(f"{mod}.{a.name}" for a in node.names)   # `from . import x`
     if path.name == "__init__.py":
