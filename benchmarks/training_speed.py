@@ -1,5 +1,6 @@
-"""SGD training speed, side by side in one run: varprop's Numba step, an equivalent PyTorch CPU
-loop, and the plain NumPy step (``varprop.training.numpy_step``).
+"""SGD training speed, side by side in one run: varprop's step (the path ``step_for`` picks for
+the batch size: fused Numba rows below ``BLAS_FROM_BATCH`` examples, BLAS blocks from there), an
+equivalent PyTorch CPU loop, and the plain NumPy step (``varprop.training.numpy_step``).
 
 The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
 normalized init, random inputs and labels (the data stream is left out: it is timed by
@@ -20,6 +21,10 @@ larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time 
 
     python benchmarks/training_speed.py [--updates 2000] [--batches 10,100,1000] [--threads 1,2]
                                         [--repeat 3]
+    python benchmarks/training_speed.py --crossover [--batches 16,32,48,64,96,128]
+
+``--crossover`` times varprop's two paths against each other instead (the measurement behind
+``BLAS_FROM_BATCH``).
 
 PyTorch is optional (``pip install torch==2.13.0``: a CPU build); without it its column is empty.
 """
@@ -34,9 +39,10 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from varprop.threads import thread_limits
 from varprop.training import numpy_step
 from varprop.training.network import init_network
-from varprop.training.sgd import SGDStep
+from varprop.training.sgd import PATHS, step_for
 
 WIDTHS = (1024, 1000, 1000, 1000, 1000, 1000, 9)
 LR = 0.01
@@ -58,12 +64,25 @@ def time_loop(step, xs, ys, warm=20):
     return len(xs) / (time.perf_counter() - t)
 
 
-def varprop_rate(xs, ys, threads):
+def varprop_rate(xs, ys, threads, path="auto"):
+    """Threads set as ``varprop train`` sets them (Numba, OpenBLAS and the step's own)."""
     net = init_network(WIDTHS, "tanh", "normalized", dtype="float32", seed=0)
-    step = SGDStep(net, xs.shape[1])
-    numba.set_num_threads(threads)
-    with threadpool_limits(1):
+    step = step_for(net, xs.shape[1], path=path, threads=threads)
+    with thread_limits(blas_threads=threads, numba_threads=threads):
         return time_loop(lambda x, y: step(x, y, LR), xs, ys)
+
+
+def crossover(args, threads_list):
+    """Both paths of varprop's step at each batch size and thread count, interleaved."""
+    print("| batch | threads | " + " | ".join(f"{p} upd/s" for p in PATHS) + " | faster |")
+    print("|---|---|" + "---|" * (len(PATHS) + 1))
+    for batch in map(int, args.batches.split(",")):
+        xs, ys = data(batch, max(20, args.updates * 10 // batch))
+        for threads in threads_list:
+            runs = [[varprop_rate(xs, ys, threads, p) for p in PATHS] for _ in range(args.repeat)]
+            med = np.median(runs, axis=0)
+            print(f"| {batch} | {threads} | " + " | ".join(f"{v:.1f}" for v in med)
+                  + f" | {PATHS[int(np.argmax(med))]} |", flush=True)
 
 
 def numpy_rate(xs, ys, threads):
@@ -157,9 +176,13 @@ def main(argv=None):
     p.add_argument("--threads", default="1,2")
     p.add_argument("--repeat", type=int, default=3,
                    help="timings per cell, the peers interleaved; the table gives medians")
+    p.add_argument("--crossover", action="store_true",
+                   help="time varprop's fused and BLAS paths against each other")
     args = p.parse_args(argv)
     params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
     threads_list = list(map(int, args.threads.split(",")))
+    if args.crossover:
+        return crossover(args, threads_list)
     bw = {t: copy_bandwidth(t) for t in threads_list}
     fma = {t: gemm_flops(t) for t in threads_list}
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "

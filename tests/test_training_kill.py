@@ -25,7 +25,7 @@ from varprop import files
 from varprop.training import monitors
 from varprop.training.config import from_dict
 from varprop.training.run import CHECKPOINT, RESULTS_JSON, train
-from varprop.training.sgd import SGDStep
+from varprop.training.sgd import BlasStep, FusedStep
 
 # 30 updates: monitors every 5, evaluations every 10, checkpoints every 15 (not a multiple of
 # the evaluation interval, so evaluations happen between checkpoints as well as at them).
@@ -55,12 +55,13 @@ class Events:
 @contextlib.contextmanager
 def instrumented(events: Events):
     """Every update, monitor, evaluation and file rename of a run is an event."""
-    real_step, real_monitor = SGDStep.__call__, monitors.monitor
+    real_steps = {c: c.__call__ for c in (FusedStep, BlasStep)}
+    real_monitor = monitors.monitor
     real_evaluate, real_atomic = monitors.evaluate, files.atomic_path
 
     def step(self, *a, **k):
         events.tick()
-        return real_step(self, *a, **k)
+        return real_steps[type(self)](self, *a, **k)
 
     def monitor(*a, **k):
         out = real_monitor(*a, **k)
@@ -83,13 +84,16 @@ def instrumented(events: Events):
         events.tick()
         os.replace(tmp, path)
 
-    saved = (SGDStep.__call__, monitors.monitor, monitors.evaluate, files.atomic_path)
-    SGDStep.__call__, monitors.monitor, monitors.evaluate, files.atomic_path = \
-        step, monitor, evaluate, atomic_path
+    saved = (monitors.monitor, monitors.evaluate, files.atomic_path)
+    monitors.monitor, monitors.evaluate, files.atomic_path = monitor, evaluate, atomic_path
+    for c in real_steps:
+        c.__call__ = step
     try:
         yield
     finally:
-        SGDStep.__call__, monitors.monitor, monitors.evaluate, files.atomic_path = saved
+        monitors.monitor, monitors.evaluate, files.atomic_path = saved
+        for c, call in real_steps.items():
+            c.__call__ = call
 
 
 def weights(out: Path) -> dict:

@@ -1,5 +1,6 @@
-"""The SGD step: gradients against finite differences, the Numba step against the NumPy
-step (``numpy_step``), and the same bits for any thread count."""
+"""The SGD step: gradients against finite differences, both paths of the step (the fused
+Numba rows and the BLAS blocks) against the NumPy step (``numpy_step``) and each other, and the
+same bits for any thread count."""
 import numba
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from hypothesis import strategies as st
 from varprop.kernels.costs import top_cost_and_gradient
 from varprop.training import numpy_step
 from varprop.training.network import Network, init_network
-from varprop.training.sgd import SGDStep
+from varprop.threads import blas_controller
+from varprop.training.sgd import BLAS_FROM_BATCH, PATHS, BlasStep, FusedStep, step_for
 
 ACTS = ["tanh", "sigmoid", "softsign", "relu", "linear"]
 
@@ -43,10 +45,10 @@ def test_gradients_match_finite_differences(activation, cost):
             np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
 
 
-def _run_both(widths, activation, cost, B, steps, lr, seed=0):
+def _run_both(widths, activation, cost, B, steps, lr, path, seed=0):
     net = init_network(widths, activation, "normalized", dtype="float64", seed=seed)
     ref = net.copy()
-    step = SGDStep(net, B, cost)
+    step = step_for(net, B, cost, path=path)
     rng = np.random.default_rng(seed + 1)
     for _ in range(steps):
         x, y = batch(rng, B, widths)
@@ -58,28 +60,30 @@ def _run_both(widths, activation, cost, B, steps, lr, seed=0):
 
 @given(widths=st.lists(st.integers(1, 13), min_size=3, max_size=5),
        activation=st.sampled_from(ACTS), cost=st.sampled_from(["nll", "quadratic"]),
-       B=st.integers(1, 11))
-def test_numba_step_equals_numpy_reference(widths, activation, cost, B):
-    """Several updates of the fused Numba step equal the NumPy step (float64, rtol 1e-10),
-    for widths that are and are not multiples of the kernels' blocks of 4 rows."""
+       B=st.integers(1, 11), path=st.sampled_from(PATHS))
+def test_step_equals_numpy_reference(widths, activation, cost, B, path):
+    """Several updates of either path equal the NumPy step (float64, rtol 1e-10), for widths
+    that are and are not multiples of the kernels' blocks of 4 rows."""
     widths = [widths[0], *widths[1:-1], max(2, widths[-1])]
-    net, ref = _run_both(widths, activation, cost, B, steps=4, lr=0.3)
+    net, ref = _run_both(widths, activation, cost, B, steps=4, lr=0.3, path=path)
     for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-def test_numba_step_equals_reference_on_paper_shapes():
-    """1024-1000-1000-9 at batch 10: the shapes (and column strips) of the paper's network."""
-    net, ref = _run_both((1024, 1000, 1000, 9), "tanh", "nll", 10, steps=3, lr=0.1)
+@pytest.mark.parametrize("path, B", [("fused", 10), ("blas", 10), ("blas", 100)])
+def test_step_equals_reference_on_paper_shapes(path, B):
+    """1024-1000-1000-9: the shapes (and column strips, and BLAS blocks) of the paper's network."""
+    net, ref = _run_both((1024, 1000, 1000, 9), "tanh", "nll", B, steps=3, lr=0.1, path=path)
     for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_float32_step_tracks_float64():
+@pytest.mark.parametrize("path", PATHS)
+def test_float32_step_tracks_float64(path):
     widths = (64, 50, 50, 9)
     n32 = init_network(widths, "tanh", "normalized", dtype="float32", seed=5)
     n64 = n32.astype("float64")
-    s32, s64 = SGDStep(n32, 10), SGDStep(n64, 10)
+    s32, s64 = step_for(n32, 10, path=path), step_for(n64, 10, path=path)
     rng = np.random.default_rng(6)
     for _ in range(20):
         x, y = batch(rng, 10, widths)
@@ -92,20 +96,49 @@ def test_float32_step_tracks_float64():
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
+def test_paths_agree_in_float32():
+    """The fused and the BLAS path on the same float32 updates: equal to float32 rounding
+    (they sum in different orders), far below what a wrong update moves (~1e-2)."""
+    widths = (300, 257, 130, 9)
+    nets = [init_network(widths, "tanh", "normalized", dtype="float32", seed=3) for _ in PATHS]
+    steps = [step_for(net, 64, path=path) for net, path in zip(nets, PATHS)]
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        x, y = batch(rng, 64, widths)
+        costs = [step(x.astype(np.float32), y, 0.1) for step in steps]
+        assert costs[0] == pytest.approx(costs[1], rel=1e-5)
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_path_chosen_by_batch_size():
+    net = init_network((6, 5, 3), "tanh", "standard", seed=1)
+    assert isinstance(step_for(net, BLAS_FROM_BATCH - 1), FusedStep)
+    assert isinstance(step_for(net, BLAS_FROM_BATCH), BlasStep)
+    assert isinstance(step_for(net, 1000, path="fused"), FusedStep)
+    with pytest.raises(ValueError, match="auto, fused, blas"):
+        step_for(net, 10, path="gpu")
+
+
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
-def test_same_bits_for_any_thread_count():
+@pytest.mark.parametrize("path, B", [("fused", 10), ("blas", 70)])
+def test_same_bits_for_any_thread_count(path, B):
+    """1 and 2 threads, set as ``varprop train`` sets them: Numba's and OpenBLAS's pools and
+    the BLAS path's own threads alike. (OpenBLAS's threaded sgemm changes the last bits at
+    these shapes: the BLAS path must hold it to 1 thread.)"""
     widths = (300, 257, 130, 9)
     nets = []
     for threads in (1, 2):
         net = init_network(widths, "softsign", "standard", dtype="float32", seed=7)
-        step = SGDStep(net, 10)
+        step = step_for(net, B, path=path, threads=threads)
         rng = np.random.default_rng(8)
         previous = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            for _ in range(10):
-                x, y = batch(rng, 10, widths)
-                step(x.astype(np.float32), y, 0.05)
+            with blas_controller().limit(limits=threads, user_api="blas"):
+                for _ in range(10):
+                    x, y = batch(rng, B, widths)
+                    step(x.astype(np.float32), y, 0.05)
         finally:
             numba.set_num_threads(previous)
         nets.append(net)
@@ -113,12 +146,13 @@ def test_same_bits_for_any_thread_count():
         assert np.array_equal(a, b)
 
 
-def test_nonfinite_cost_updates_nothing():
+@pytest.mark.parametrize("path", PATHS)
+def test_nonfinite_cost_updates_nothing(path):
     widths = (8, 6, 3)
     net = init_network(widths, "linear", "normalized", dtype="float64", seed=0)
     net.weights[0][0, 0] = np.inf
     before = net.copy()
-    step = SGDStep(net, 2)
+    step = step_for(net, 2, path=path)
     x = np.ones((2, 8))
     cost = step(x, np.array([0, 1]), 0.1)
     assert not np.isfinite(cost)

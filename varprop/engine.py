@@ -554,13 +554,13 @@ def _training_rate(config, seconds: float = 1.5) -> float:
     from .threads import thread_limits
     from .training.network import init_network
     from .training.run import widths_for
-    from .training.sgd import SGDStep
+    from .training.sgd import step_for
 
     net = init_network(widths_for(config), config.activation, config.init, config.law,
                        config.dtype, 0)
     kw = {} if config.dataset == "shapeset" else {"data_dir": config.data_dir}
     batches = stream(config.dataset, config.batch_size * 100, config.data_seed, **kw)
-    step = SGDStep(net, config.batch_size, config.cost)
+    step = step_for(net, config.batch_size, config.cost, threads=1)
     B = config.batch_size
     with thread_limits(blas_threads=1, numba_threads=1):
         n, t0, started = 0, 0.0, False

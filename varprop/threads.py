@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from functools import cache
 
 import numba
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 
 def _count(name: str, value) -> int:
@@ -36,3 +37,10 @@ def thread_limits(blas_threads: int | None = None, numba_threads: int | None = 1
             yield
         finally:
             numba.set_num_threads(previous)
+
+
+@cache
+def blas_controller() -> ThreadpoolController:
+    """The process's thread pools, inspected once: ``blas_controller().limit(limits=1,
+    user_api="blas")`` costs microseconds (``threadpool_limits`` inspects again each time)."""
+    return ThreadpoolController()

@@ -35,7 +35,7 @@ from ..theory import input_second_moments
 from ..threads import thread_limits
 from .config import TrainConfig, from_dict
 from .network import Network, init_network
-from .sgd import SGDStep
+from .sgd import BlasStep, FusedStep, step_for
 
 RESULTS_JSON, RESULTS_NPZ, CHECKPOINT = "results.json", "results.npz", "checkpoint.npz"
 PROVENANCE = "provenance.json"
@@ -262,7 +262,7 @@ def train(config: TrainConfig, out, *, resume: bool = False, quiet: bool = False
                 "keys": _documentation(monitors)}
         provenance = {"git_revision": git_revision(), "threads": config.threads or os.cpu_count(),
                       "wall_seconds": wall}
-        step = SGDStep(net, config.batch_size, config.cost)
+        step = step_for(net, config.batch_size, config.cost, threads=config.threads)
 
         def observe():
             """Monitors (and evaluation) at the current update."""
@@ -369,7 +369,7 @@ def _documentation(monitors) -> dict:
     return doc
 
 
-def _divergence_message(step: SGDStep, update: int, cost: float, config, out) -> str:
+def _divergence_message(step: FusedStep | BlasStep, update: int, cost: float, config, out) -> str:
     k = _first_nonfinite(step.preactivations)
     where = (f"first non-finite pre-activation in layer {k} (s^{k})" if k is not None else
              "finite pre-activations: the softmax gave the label probability 0")

@@ -17,10 +17,22 @@ kB). So each weight matrix is streamed twice per update, not four times:
 Every output element is computed by one thread in a fixed order, so the result is the same
 bits for any thread count. Reductions may be reassociated (``fastmath={'reassoc', 'contract'}``
 lets LLVM vectorise them) but NaN and inf keep their meaning: divergence stays visible.
+
+From a minibatch of ``BLAS_FROM_BATCH`` examples the work is bound by arithmetic, not traffic,
+and BLAS products beat the fused rows (``BlasStep``): s = zW, dC/dz = dC/ds W^T and the weight
+gradient z^T dC/ds are single-threaded BLAS calls on fixed blocks of ``BLOCK`` columns (forward)
+or rows (backward) of W, the blocks shared among the step's own threads; the element-wise parts
+(f, f') are NumPy ufuncs and a Numba kernel. A block's bits do not depend on which thread
+computes it, so this path too gives the same bits for any thread count (OpenBLAS's own threads
+do not: measured here, its threaded sgemm changes the last bits). ``step_for`` picks the path
+from the batch size; the two agree to float rounding (tests/test_training_step.py).
 """
 from __future__ import annotations
 
 import math
+import os
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit, prange
@@ -28,10 +40,14 @@ from numba import njit, prange
 from ..kernels import CODES, numpy_functions, numpy_ufunc
 from ..kernels.generated import derivative_from_output
 from ..kernels.costs import COSTS, add_top_row, check_cost
+from ..threads import blas_controller
 from .network import Network
 
 FAST = {"reassoc", "contract"}
 CHUNK = 512          # columns of s per forward task: B × CHUNK floats stay in L1/L2
+BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
+BLAS_FROM_BATCH = 48  # measured crossover (docs/train.md): fused rows below, BLAS from here
+PATHS = ("fused", "blas")
 
 
 @njit(cache=True, fastmath=FAST)
@@ -183,7 +199,16 @@ def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta):
         b[j] -= lr * acc
 
 
-class SGDStep:
+@njit(cache=True, fastmath=FAST, nogil=True)
+def times_derivative(g, code, s, z):
+    """g ← g ⊙ f'(s) in place, eq. (2)'s element-wise factor; g, s, z: (B, m), z = f(s)."""
+    B, m = g.shape
+    for r in range(B):
+        for i in range(m):
+            g[r, i] *= derivative_from_output(code, s[r, i], z[r, i])
+
+
+class FusedStep:
     """``step(x, y, lr) -> cost``: one update of ``net`` in place (workspaces for batch B).
 
     The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
@@ -192,6 +217,7 @@ class SGDStep:
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
         self.net = net
+        self.batch_size = int(batch_size)
         self.cost_code = COSTS.index(check_cost(cost))
         self.code = CODES[net.activation]
         self.f = numpy_functions(net.activation)[0]
@@ -229,3 +255,108 @@ class SGDStep:
                             self.code, self.s[k - 1] if below else self.dummy,
                             self.delta[k - 1] if below else self.dummy, below)
         return cost
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    return [(i, min(n, i + BLOCK)) for i in range(0, n, BLOCK)]
+
+
+class BlasStep:
+    """The same update as ``FusedStep`` by BLAS products, for large minibatches (see the module
+    docstring); ``threads`` (default: all cores) share each layer's blocks."""
+
+    def __init__(self, net: Network, batch_size: int, cost: str = "nll",
+                 threads: int | None = None):
+        self.net = net
+        self.batch_size = B = int(batch_size)
+        self.cost_code = COSTS.index(check_cost(cost))
+        self.code = CODES[net.activation]
+        self.f = numpy_functions(net.activation)[0]
+        self.ufunc = numpy_ufunc(net.activation)
+        dt = net.dtype
+        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
+        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.scaled = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]   # −lr dC/ds
+        self.threads = max(1, int(threads or os.cpu_count() or 1))
+        # one gradient block per thread: (BLOCK, n_out) of z^T (−lr dC/ds), in L2
+        self.grad = [np.empty((BLOCK, max(net.widths[1:])), dtype=dt)
+                     for _ in range(self.threads)]
+        self.pool = None
+        if self.threads > 1:
+            self.pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="varprop-step")
+            weakref.finalize(self, self.pool.shutdown, wait=False)
+
+    @property
+    def preactivations(self) -> list[np.ndarray]:
+        """s^k of the last minibatch, per layer: (B, n_{k+1})."""
+        return self.s
+
+    def _share(self, task, blocks):
+        """task(worker, lo, hi) for every block, worker w taking blocks w, w + T, ...; the
+        caller's thread is worker 0."""
+        T = min(self.threads, len(blocks))
+
+        def run(w):
+            for lo, hi in blocks[w::T]:
+                task(w, lo, hi)
+
+        futures = [self.pool.submit(run, w) for w in range(1, T)]
+        run(0)
+        for f in futures:
+            f.result()
+
+    def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        net = self.net
+        L = net.n_layers
+        self.z[0] = x
+        with blas_controller().limit(limits=1, user_api="blas"):
+            for k in range(L):
+                self._share(lambda w, lo, hi, k=k: self._forward_block(k, lo, hi),
+                            _blocks(net.widths[k + 1]))
+            cost = top_gradient(self.s[L - 1], y, self.cost_code, self.delta[L - 1])
+            if not math.isfinite(cost):
+                return cost
+            lr_t = net.dtype.type(lr)
+            for k in range(L - 1, -1, -1):
+                np.multiply(self.delta[k], -lr_t, out=self.scaled[k])
+                self._share(lambda w, lo, hi, k=k: self._backward_block(k, w, lo, hi),
+                            _blocks(net.widths[k]))
+                net.biases[k] += self.scaled[k].sum(axis=0)
+        return cost
+
+    def _forward_block(self, k, lo, hi):
+        """Columns lo .. hi − 1 of s^k = z^k W^k + b^k and of z^{k+1} = f(s^k)."""
+        s = self.s[k][:, lo:hi]                                       # (B, hi − lo)
+        np.matmul(self.z[k], self.net.weights[k][:, lo:hi], out=s)
+        s += self.net.biases[k][lo:hi]
+        if k < self.net.n_layers - 1:
+            if self.ufunc is not None:
+                self.ufunc(s, out=self.z[k + 1][:, lo:hi])
+            else:
+                self.z[k + 1][:, lo:hi] = self.f(s)
+
+    def _backward_block(self, k, w, lo, hi):
+        """Rows lo .. hi − 1 of W^k: dC/ds^{k−1} of those units from the old rows (eq. 2),
+        then the rows' update W ← W − lr z^T dC/ds (eq. 3)."""
+        W = self.net.weights[k][lo:hi]                                # (hi − lo, n_out)
+        if k > 0:
+            below = self.delta[k - 1][:, lo:hi]                       # (B, hi − lo)
+            np.matmul(self.delta[k], W.T, out=below)
+            times_derivative(below, self.code, self.s[k - 1][:, lo:hi], self.z[k][:, lo:hi])
+        g = self.grad[w][:hi - lo, :W.shape[1]]
+        np.matmul(self.z[k][:, lo:hi].T, self.scaled[k], out=g)
+        np.add(W, g, out=W)
+
+
+def step_for(net: Network, batch_size: int, cost: str = "nll", path: str = "auto",
+             threads: int | None = None) -> FusedStep | BlasStep:
+    """The SGD step for minibatches of ``batch_size``: ``path`` "fused" (Numba, threads set
+    by Numba), "blas" (``threads``) or "auto" ("blas" from ``BLAS_FROM_BATCH`` examples)."""
+    if path == "auto":
+        path = "blas" if batch_size >= BLAS_FROM_BATCH else "fused"
+    if path == "fused":
+        return FusedStep(net, batch_size, cost)
+    if path == "blas":
+        return BlasStep(net, batch_size, cost, threads)
+    raise ValueError(f"unknown step path {path!r}; choose auto, {', '.join(PATHS)}")
