@@ -45,6 +45,7 @@ from varprop.training.network import init_network
 from varprop.training.sgd import PATHS, step_for
 
 WIDTHS = (1024, 1000, 1000, 1000, 1000, 1000, 9)
+PARAMS = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))   # weights and biases
 LR = 0.01
 
 
@@ -149,8 +150,7 @@ def gemm_flops(threads, n=2048, repeat=5):
 def work(batch):
     """(bytes, FLOPs) of one update at ``batch`` (the module docstring's count)."""
     pairs = list(itertools.pairwise(WIDTHS))
-    params = sum(a * b + b for a, b in pairs)
-    traffic = 12 * params + 4 * 4 * batch * sum(WIDTHS)
+    traffic = 12 * PARAMS + 4 * 4 * batch * sum(WIDTHS)
     flops = sum(2 * batch * a * b * (3 if k > 0 else 2) for k, (a, b) in enumerate(pairs))
     return traffic, flops
 
@@ -179,7 +179,6 @@ def main(argv=None):
     p.add_argument("--crossover", action="store_true",
                    help="time varprop's fused and BLAS paths against each other")
     args = p.parse_args(argv)
-    params = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))
     threads_list = list(map(int, args.threads.split(",")))
     if args.crossover:
         return crossover(args, threads_list)
@@ -187,7 +186,7 @@ def main(argv=None):
     fma = {t: gemm_flops(t) for t in threads_list}
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
           f"cores, numba {numba.__version__}, numpy {np.__version__}")
-    print(f"# {params:,} parameters; copy bandwidth "
+    print(f"# {PARAMS:,} parameters; copy bandwidth "
           + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items())
           + "; float32 GEMM "
           + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})" for t, v in fma.items()))

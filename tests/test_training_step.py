@@ -98,7 +98,9 @@ def test_float32_step_tracks_float64(path):
 
 def test_paths_agree_in_float32():
     """The fused and the BLAS path on the same float32 updates: equal to float32 rounding
-    (they sum in different orders), far below what a wrong update moves (~1e-2)."""
+    (they sum in different orders), far below what a wrong update moves (~1e-2).
+    Deterministic, not statistical: measured 3.4e-7 on the weights (|W| <= 0.21, unit roundoff
+    6e-8, sums of up to 300 terms over 10 updates) and 5.6e-8 on the cost; bounds 1e-5."""
     widths = (300, 257, 130, 9)
     nets = [init_network(widths, "tanh", "normalized", dtype="float32", seed=3) for _ in PATHS]
     steps = [step_for(net, 64, path=path) for net, path in zip(nets, PATHS)]
