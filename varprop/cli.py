@@ -110,7 +110,8 @@ def _add_network_arguments(p) -> None:
     p.add_argument("--widths", required=True, metavar="N0,N1,...",
                    help="layer widths from input to output, e.g. 1024,1000,1000,9")
     p.add_argument("--activation", default="tanh", metavar="NAME",
-                   help=f"one of: {', '.join(ACTIVATIONS)} (default: %(default)s)")
+                   help=f"one of: {', '.join(ACTIVATIONS)}, leaky_relu(a); or an expression "
+                        "in x, e.g. 'x*sigmoid(x)' (default: %(default)s)")
     p.add_argument("--init", default="standard", metavar="SCHEME",
                    help=f"one of: {', '.join(SCHEME_NAMES)}; or an alias: "
                         f"{', '.join(ALIASES)} (default: %(default)s)")
@@ -189,8 +190,66 @@ def _add_check(sub) -> None:
     c.set_defaults(func=_cmd_check)
 
 
+def _number(text, what: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"varprop: error: {what} must be a number, got {text!r}") from None
+
+
+def _format_gains(g: dict) -> str:
+    def num(v, fmt=".6g"):
+        return "undefined" if v is None else format(v, fmt)
+
+    crit = (f"sigma_w^2 = {num(g['critical_weight_variance'])}"
+            + (f", q* = {num(g['critical_fixed_point'])}" if g["critical_fixed_point"] is not None
+               else "") + f" ({g['critical_note']})"
+            if g["critical_weight_variance"] is not None else g["critical_note"])
+    rows = [["f(x)", g["expression"]], ["f(0)", num(g["value_at_zero"])],
+            ["slope f'(0)", num(g["slope"])],
+            ["linear gain (V8/V10)", num(g["linear_gain"])],
+            ["fixed-point gain (q* = 1)", num(g["fixed_point_gain"])],
+            ["critical point (chi = 1)", crit],
+            ["PyTorch calculate_gain", num(g["pytorch_gain"])],
+            ["kinks", ", ".join(f"{k:g}" for k in g["kinks"]) or "none"]]
+    lines = [f"{g['activation']}, sigma_b^2 = {g['bias_variance']:g}:",
+             *format_table(["quantity", "value"], rows), g["pytorch_note"]]
+    return "\n".join(lines)
+
+
+def _cmd_gain(args) -> int:
+    from .criticality import gains
+
+    g = gains(args.activation, _number(args.bias_variance, "--bias-variance"))
+    print(json.dumps(g, indent=2) if args.json else _format_gains(g))
+    return 0
+
+
+def _add_gain(sub) -> None:
+    from .symbolic.activations import ACTIVATIONS
+
+    g = sub.add_parser("gain", help="the gains derived for an activation, beside PyTorch's",
+                       description=(
+                           "Derive from the activation's expression: f(0), the slope f'(0), the "
+                           "linear-regime gain 1/f'(0) (V8; sqrt(2/(a_-^2 + a_+^2)) for a "
+                           "positively homogeneous f, V10), the fixed-point gain g that makes "
+                           "q = 1 the fixed point of the mean-field map for Var[W] = g^2/fan_in "
+                           "(V16), and the order/chaos boundary: the sigma_w^2 = n Var[W] where "
+                           "chi = 1, with its fixed point q*. PyTorch's calculate_gain is shown "
+                           "where it has an entry, with where its gain puts the fixed point."),
+                       epilog="example: varprop gain --activation tanh --bias-variance 0.05")
+    g.add_argument("--activation", default="tanh", metavar="A",
+                   help=f"a name ({', '.join(ACTIVATIONS)}, leaky_relu(a)) or an expression in "
+                        "x, e.g. 'x*sigmoid(x)' (default: %(default)s)")
+    g.add_argument("--bias-variance", default="0", metavar="B",
+                   help="bias variance sigma_b^2 (default: 0)")
+    g.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    g.set_defaults(func=_cmd_gain)
+
+
 # Each entry adds one sub-command; modules outside this file register theirs here.
-COMMANDS = [_add_derive, _add_predict, _add_check, _add_data, _add_figures, _add_train]
+COMMANDS = [_add_derive, _add_predict, _add_check, _add_gain, _add_data, _add_figures,
+            _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .initialization import resolve_scheme, sample_weights
 from .kernels import passes
-from .kernels import CODES, numpy_functions, numpy_ufunc
+from .kernels import derivative_code, numpy_functions, numpy_ufunc
 from .choices import INPUT_LAWS, TOP_GRADIENTS
 from .symbolic.activations import get_activation
 from .symbolic.schemes import Scheme
@@ -215,7 +215,7 @@ def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pair
     the big arrays reuse (same bits; the returned arrays are then overwritten by the next call).
     """
     L = len(W)
-    code, f = CODES[activation], numpy_functions(activation)[0]
+    code, (f, fprime) = derivative_code(activation), numpy_functions(activation)
     ufunc = numpy_ufunc(activation) if work is not None else None
     ss, zs, fps, deltas = [], [x], [], [None] * L
     cost = 0.0
@@ -236,7 +236,9 @@ def _pass(x, W, b, activation, labels, top_delta, acc, ranges, col_sq, jac, pair
             else:
                 z = f(s)
             fp = _buffer(work, ("fp", k), rows, s.shape[1], s.dtype)
-            passes.forward_layer(s, z, code, fp, *acc["preactivation"][k],
+            if code is None:                  # not built in: f'(s) from its generated ufunc
+                fp[...] = fprime(s)
+            passes.forward_layer(s, z, -1 if code is None else code, fp, *acc["preactivation"][k],
                                  *ranges["preactivation"][k], *acc["activation"][k + 1],
                                  *ranges["activation"][k + 1], col_sq[k], jac[k])
             zs.append(z)

@@ -77,7 +77,8 @@ def forward_layer(s, z, code, fprime, mom_s, hist_s, lo_s, hi_s, mom_z, hist_z, 
     squared singular value of the layer Jacobian diag(f'(s)) W^T (Section 4.2.2).
 
     s, z (already f(s): NumPy's vectorised f is several times faster than a scalar libm call
-    per element), fprime: (rows, n_out); col_sq_norm: (n_out,) squared column norms of W;
+    per element), fprime: (rows, n_out), written here; code < 0: an activation without a code,
+    whose f'(s) the caller has written into fprime already; col_sq_norm: (n_out,) squared column norms of W;
     jac: (N_BLOCKS, 2) sum over inputs of tr(J J^T), and their count; the caller divides by
     min(n_in, n_out), the number of singular values.
     """
@@ -91,7 +92,7 @@ def forward_layer(s, z, code, fprime, mom_s, hist_s, lo_s, hi_s, mom_z, hist_z, 
             for c in range(cols):
                 v = s[r, c]
                 zv = z[r, c]
-                dv = derivative_from_output(code, v, zv)
+                dv = derivative_from_output(code, v, zv) if code >= 0 else fprime[r, c]
                 fprime[r, c] = dv
                 _add(float(v), mom_s, hist_s, blk, lo_s, inv_s, bins_s)
                 _add(float(zv), mom_z, hist_z, blk, lo_z, inv_z, bins_z)

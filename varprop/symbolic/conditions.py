@@ -105,9 +105,13 @@ def slope_gain() -> Derivation:
 
 
 def gain_squared(activation) -> sp.Expr:
-    """The variance gain of ``activation`` (an ``Activation``): 1/alpha^2 smooth, 2 for ReLU."""
+    """The variance gain of ``activation`` (an ``Activation``): 1/alpha^2 where f'(0) = alpha
+    (V8); for a positively homogeneous f, a_- x below 0 and a_+ x above, E[f(s)^2] =
+    (a_-^2 + a_+^2) E[max(0, s)^2] by (V9) and symmetry, so 2/(a_-^2 + a_+^2) by (V10)
+    (ReLU: 2). ValueError where neither applies (SELU: one-sided slopes differ at 0)."""
     if activation.homogeneous:
-        return sp.simplify(he_condition().result * n[i])
+        lo, hi = activation.homogeneous_slopes
+        return sp.simplify(he_condition().result * n[i] / (lo**2 + hi**2))
     return sp.simplify(slope_gain().result.subs(alpha, activation.slope_at_zero) * n[i])
 
 

@@ -430,6 +430,19 @@ def parse_activation(text: str) -> sp.Expr:
     return expr
 
 
+def check_activation(expr, text: str | None = None) -> sp.Expr:
+    """The post-checks of ``parse_activation`` on a SymPy expression given directly (in the
+    registry's x): returned unchanged, or a one-line ValueError naming ``text``."""
+    label = str(expr) if text is None else text
+    if not isinstance(expr, sp.Expr):
+        raise _error(label, f"must be a SymPy expression in x, got {type(expr).__name__}")
+    try:
+        _check(expr)
+    except _Reject as err:
+        raise _error(label, str(err)) from None
+    return expr
+
+
 # ----------------------------------------------------------------------------- checks
 
 def _erf(a):

@@ -56,10 +56,18 @@ def layer_rule(activation: str, theory: str = "linear") -> LayerRule:
     act = get_activation(activation)
     if check_theory(theory) == "meanfield":
         return LayerRule(GaussMean(VAR_S), GaussSecond(VAR_S), GaussSlope(VAR_S))
-    if act.homogeneous:
+    if act.homogeneous:   # a_- x below 0, a_+ x above: ReLU's moments (V9) on either side
+        lo, hi = act.homogeneous_slopes
         mean1, _, slope2, sigma_s = relu_gaussian_moments()
-        return LayerRule(mean1.subs(sigma_s, sp.sqrt(VAR_S)), relu_second_moment().result, slope2)
-    gain = activation_gain_squared().subs(alpha, act.slope_at_zero)
+        both = lo**2 + hi**2
+        return LayerRule((hi - lo) * mean1.subs(sigma_s, sp.sqrt(VAR_S)),
+                         both * relu_second_moment().result, both * slope2)
+    try:
+        slope = act.slope_at_zero
+    except ValueError as exc:
+        raise ValueError(f"{exc}: the linear regime does not apply; use the mean-field "
+                         "theory") from None
+    gain = activation_gain_squared().subs(alpha, slope)
     m = act.value_at_zero
     return LayerRule(m, gain * VAR_S + m**2, gain)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, BUILTINS
 from .conditions import gain_squared
 from .laws import laws
 from .notation import VarW, alpha, i, latex, n, n_eq, v_eq
@@ -43,10 +43,11 @@ def _m(expr) -> str:
 
 def activation_table() -> Table:
     rows = []
-    for act in ACTIVATIONS.values():
-        slope = "undefined" if act.homogeneous else _m(act.slope_at_zero)
-        rows.append([act.label, _m(act.expr), _m(act.value_at_zero), slope,
-                     _m(sp.sqrt(gain_squared(act)))])
+    for act in (ACTIVATIONS[name] for name in BUILTINS):
+        slope = _m(act.slope_at_zero) if act.has_slope else "undefined"
+        gain = (_m(sp.sqrt(gain_squared(act))) if act.has_slope or act.homogeneous
+                else "undefined")
+        rows.append([act.label, _m(act.expr), _m(act.value_at_zero), slope, gain])
     return Table("activation_table", "Activations", (
         r"$f(0)$ and $\alpha = f'(0)$ are computed from each expression; the gain multiplies the "
         r"weights' standard deviation of (10) so that variance is preserved: $1/\alpha$ by (V8), "

@@ -109,7 +109,8 @@ def register(sub) -> None:
                    help=f"override a config key (TOML syntax); keys: {', '.join(KEYS)}")
     t.add_argument("--dataset", default=None, help=f"one of: {', '.join(DATASETS)} (default: shapeset)")
     t.add_argument("--activation", default=None,
-                   help=f"one of: {', '.join(ACTIVATIONS)} (default: tanh)")
+                   help=f"one of: {', '.join(ACTIVATIONS)}, leaky_relu(a); or an expression "
+                        "in x, e.g. 'x*sigmoid(x)' (default: tanh)")
     t.add_argument("--init", default=None,
                    help=f"one of: {', '.join(SCHEME_NAMES)}; or an alias: "
                         f"{', '.join(ALIASES)} (default: normalized)")

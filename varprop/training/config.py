@@ -14,7 +14,7 @@ import tomllib
 
 from ..datasets.names import NAMES
 from ..kernels.costs import COSTS
-from ..symbolic.activations import ACTIVATIONS
+from ..symbolic.activations import get_activation
 from ..symbolic.laws import LAW_NAMES
 from ..symbolic.schemes import INIT_NAMES, unknown_init
 from .network import DTYPES
@@ -90,7 +90,9 @@ def _choice(name, v, choices):
 def check(c: TrainConfig) -> None:
     """Raise ValueError (one line, naming valid choices) for the first bad value."""
     _choice("dataset", c.dataset, DATASETS)
-    _choice("activation", c.activation, tuple(ACTIVATIONS))
+    if not isinstance(c.activation, str):
+        raise ValueError(f"activation must be a name or an expression in x, got {c.activation!r}")
+    get_activation(c.activation)       # a name, leaky_relu(a) or an expression in x
     if c.init not in INIT_NAMES:
         raise ValueError(unknown_init(c.init))
     if c.law is not None:

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit, prange
 
-from ..kernels import CODES, numpy_functions, numpy_ufunc
+from ..kernels import CODES, derivative_code, numpy_functions, numpy_ufunc
 from ..kernels.generated import derivative_from_output
 from ..kernels.costs import COSTS, add_top_row, check_cost
 from ..threads import blas_controller
@@ -219,7 +219,7 @@ class FusedStep:
         self.net = net
         self.batch_size = int(batch_size)
         self.cost_code = COSTS.index(check_cost(cost))
-        self.code = CODES[net.activation]
+        self.code, self.times = _derivative(net.activation)
         self.f = numpy_functions(net.activation)[0]
         self.ufunc = numpy_ufunc(net.activation)      # tanh: np.tanh, applied in place
         dt = net.dtype
@@ -254,7 +254,20 @@ class FusedStep:
             backward_update(net.weights[k], net.biases[k], self.z[k], self.delta[k], lr_t,
                             self.code, self.s[k - 1] if below else self.dummy,
                             self.delta[k - 1] if below else self.dummy, below)
+            if below and self.times is not None:
+                self.times(self.delta[k - 1], self.s[k - 1])
         return cost
+
+
+def _derivative(activation: str):
+    """(code, times): a built-in's code for the kernels' f'; for any other activation the
+    code of the identity, f' = 1, and ``times(g, s)``, its generated kernel g <- g f'(s),
+    applied after them."""
+    code = derivative_code(activation)
+    if code is not None:
+        return code, None
+    from ..kernels.compiled import kernels
+    return CODES["linear"], kernels(activation).times_derivative
 
 
 def _blocks(n: int) -> list[tuple[int, int]]:
@@ -270,7 +283,7 @@ class BlasStep:
         self.net = net
         self.batch_size = B = int(batch_size)
         self.cost_code = COSTS.index(check_cost(cost))
-        self.code = CODES[net.activation]
+        self.code, self.times = _derivative(net.activation)
         self.f = numpy_functions(net.activation)[0]
         self.ufunc = numpy_ufunc(net.activation)
         dt = net.dtype
@@ -343,7 +356,10 @@ class BlasStep:
         if k > 0:
             below = self.delta[k - 1][:, lo:hi]                       # (B, hi − lo)
             np.matmul(self.delta[k], W.T, out=below)
-            times_derivative(below, self.code, self.s[k - 1][:, lo:hi], self.z[k][:, lo:hi])
+            if self.times is None:
+                times_derivative(below, self.code, self.s[k - 1][:, lo:hi], self.z[k][:, lo:hi])
+            else:
+                self.times(below, self.s[k - 1][:, lo:hi])
         g = self.grad[w][:hi - lo, :W.shape[1]]
         np.matmul(self.z[k][:, lo:hi].T, self.scaled[k], out=g)
         np.add(W, g, out=W)
