@@ -44,7 +44,7 @@ def test_custom_scheme(capsys):
     (["predict", "--widths", "10,0"], "positive integers"),
     (["predict", "--widths", "10"], "at least two widths"),
     (["predict", "--widths", "10,x"], "positive integers"),
-    (["predict", "--widths", "10,10", "--activation", "gelu"], "choose one of"),
+    (["predict", "--widths", "10,10", "--activation", "swishy"], "choose one of"),
     (["predict", "--widths", "10,10", "--init", "x"], "choose one of"),
     (["predict", "--widths", "10,10", "--var-x", "0"], "positive"),
     (["predict", "--widths", "10,10", "--var-top", "nan"], "positive"),

@@ -21,7 +21,7 @@ own layer and of lower ones.
     4 data       varprop.datasets (lazy re-export of interface/shapeset/cache), datasets.*
     3 sampling   montecarlo, check: Monte-Carlo measurements and their comparison to theory
     2 numerics   kernels (the activations' numeric forms), kernels.*, initialization,
-                 gaussian, theory
+                 gaussian, theory, criticality
     1 symbolic   varprop.symbolic.*: the derivations (SymPy)
     0 base       varprop (__version__), files, validation, quantities, threads, choices,
                  text, resources, configs (finds the shipped TOML configs): no varprop import
@@ -44,7 +44,7 @@ LAYERS = (   # lowest first; the docstring says what each holds
               "varprop.configs")),
     ("symbolic", ("varprop.symbolic", "varprop.symbolic.*")),
     ("numerics", ("varprop.kernels", "varprop.kernels.*", "varprop.initialization",
-                  "varprop.gaussian", "varprop.theory")),
+                  "varprop.gaussian", "varprop.theory", "varprop.criticality")),
     ("sampling", ("varprop.montecarlo", "varprop.check")),
     ("data", ("varprop.datasets", "varprop.datasets.*")),
     ("training", ("varprop.training", "varprop.training.*")),

@@ -89,7 +89,7 @@ def test_relu_with_he_init_keeps_preactivation_variance():
     (dict(widths=[10, 0]), "positive integers"),
     (dict(widths=[10, 2.5]), "positive integers"),
     (dict(widths="10,10"), "sequence"),
-    (dict(widths=[10, 10], activation="gelu"), "linear, tanh, sigmoid, softsign, relu"),
+    (dict(widths=[10, 10], activation="swishy"), "linear, tanh, sigmoid, softsign, relu"),
     (dict(widths=[10, 10], init="glorot"), "standard, normalized, lecun, he, orthogonal"),
     (dict(widths=[10, 10], var_x=0), "var_x must be a positive number"),
     (dict(widths=[10, 10], var_top=-1), "var_top must be a positive number"),

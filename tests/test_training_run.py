@@ -114,7 +114,7 @@ def test_divergence_stops_cleanly_naming_update_and_layer(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,needle", [
     (["--set", "colour=blue"], "valid keys: dataset, hidden"),
-    (["--activation", "gelu"], "choose one of: linear, tanh"),
+    (["--activation", "swishy"], "choose one of: linear, tanh"),
     (["--init", "glorot"], "choose one of: standard, normalized"),
     (["--dataset", "imagenet"], "choose one of shapeset"),
     (["--lr", "-1"], "lr must be a positive number"),

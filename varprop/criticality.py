@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from .symbolic import meanfield as mf
-from .symbolic.activations import get_activation
+from .symbolic.activations import display_form, get_activation
 from .symbolic.conditions import gain_squared
 from .theory import _quadrature, fixed_point
 
@@ -165,7 +165,7 @@ def gains(activation: str, bias_variance: float = 0.0) -> dict:
         fp_gain = fixed_point_gain(act.name, b)
     except ValueError:
         fp_gain = None
-    return {"activation": act.name, "expression": str(act.expr), "bias_variance": b,
+    return {"activation": act.name, "expression": str(display_form(act.expr)), "bias_variance": b,
             "value_at_zero": float(act.value_at_zero), "slope": slope,
             "linear_gain": linear_gain(act.name), "fixed_point_gain": fp_gain,
             "critical_weight_variance": crit.weight_variance,

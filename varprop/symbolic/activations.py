@@ -26,7 +26,8 @@ from functools import cached_property
 
 import sympy as sp
 
-x = sp.Symbol("x", real=True)
+from .expressions import check_activation, kinks, parse_activation, x
+
 y = sp.Symbol("y", real=True)   # an activation's output, y = f(x)
 _p = sp.Symbol("p", positive=True)
 
@@ -63,7 +64,6 @@ class Activation:
     @cached_property
     def kinks(self) -> tuple[float, ...]:
         """The points where f is not smooth, found from the expression (hard tanh: -1, 1)."""
-        from .expressions import kinks
         return kinks(self.expr)
 
     @cached_property
@@ -111,8 +111,14 @@ class Activation:
         return True
 
 
+def display_form(expr):
+    """``expr`` for people: rationals with long denominators (SELU's constants, parsed exactly
+    from their decimals) shown as 17-digit decimals again."""
+    return expr.xreplace({r: sp.Float(r, 17) for r in expr.atoms(sp.Rational)
+                          if r.q > 10**6})
+
+
 def _builtin(name, text, label, derivative_of_output=None) -> Activation:
-    from .expressions import parse_activation
     return Activation(name, parse_activation(text), label, derivative_of_output, text)
 
 
@@ -147,14 +153,12 @@ def register_activation(name: str, expr, label: str | None = None) -> Activation
     """Add an activation under ``name``: ``expr`` is text (``parse_activation``'s grammar) or
     a SymPy expression in ``x``; checked the same way. Registering a name again with the same
     expression is a no-op; with another, a ValueError."""
-    from .expressions import parse_activation
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"an activation's name must be non-empty text, got {name!r}")
     name = name.strip()
     if isinstance(expr, str):
         act = Activation(name, parse_activation(expr), label or name, source=expr.strip())
     elif isinstance(expr, sp.Expr):
-        from .expressions import check_activation
         act = Activation(name, check_activation(expr, str(expr)), label or name, source=str(expr))
     else:
         raise ValueError(f"activation {name!r}: give text or a SymPy expression in x, "

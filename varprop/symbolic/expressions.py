@@ -57,19 +57,11 @@ import numpy as np
 import sympy as sp
 
 
-@cache
+x = sp.Symbol("x", real=True)     # the variable of every activation (``activations.x``)
+
+
 def _variable() -> sp.Symbol:
-    """The registry's variable ``x`` (``activations.x``, real). Imported on first use rather
-    than at import time: the registry parses its built-ins with ``parse_activation`` while it
-    is itself being imported, so either module may be imported first."""
-    from .activations import x
     return x
-
-
-def __getattr__(name):
-    if name == "x":
-        return _variable()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 MAX_LENGTH = 1000          # characters of text

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import ACTIVATIONS, BUILTINS
+from .activations import ACTIVATIONS, BUILTINS, display_form
 from .conditions import gain_squared
 from .laws import laws
 from .notation import VarW, alpha, i, latex, n, n_eq, v_eq
@@ -44,14 +44,17 @@ def _m(expr) -> str:
 def activation_table() -> Table:
     rows = []
     for act in (ACTIVATIONS[name] for name in BUILTINS):
-        slope = _m(act.slope_at_zero) if act.has_slope else "undefined"
-        gain = (_m(sp.sqrt(gain_squared(act))) if act.has_slope or act.homogeneous
+        slope = _m(display_form(act.slope_at_zero)) if act.has_slope else "undefined"
+        gain = (_m(display_form(sp.sqrt(gain_squared(act)))) if act.has_slope or act.homogeneous
                 else "undefined")
-        rows.append([act.label, _m(act.expr), _m(act.value_at_zero), slope, gain])
+        rows.append([act.label, _m(display_form(act.expr)), _m(act.value_at_zero), slope, gain])
     return Table("activation_table", "Activations", (
         r"$f(0)$ and $\alpha = f'(0)$ are computed from each expression; the gain multiplies the "
         r"weights' standard deviation of (10) so that variance is preserved: $1/\alpha$ by (V8), "
-        r"$\sqrt{2}$ for ReLU by (V10)."),
+        r"$\sqrt{2/(a_-^2 + a_+^2)}$ for a positively homogeneous $f$ with slopes $a_\mp$ on "
+        r"either side of 0 by (V10) ($\sqrt{2}$ for ReLU); undefined where the one-sided slopes "
+        r"at 0 differ and $f$ is not homogeneous (SELU). The fixed-point gain and the order/chaos "
+        r"boundary of each are printed by \texttt{varprop gain}."),
         ["$f$", "$f(x)$", "$f(0)$", "$f'(0)$", "gain"], rows)
 
 
