@@ -134,3 +134,16 @@ def test_gain_command_json_and_errors(capsys):
         assert main(["gain", *bad]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_check_without_a_linear_regime_judges_by_the_mean_field(capsys):
+    """SELU has no slope at 0 and is not homogeneous: ``check`` shows no linear column and
+    still passes on the mean field (at its fixed-point gain, 1: Var[z] stays 1)."""
+    rc = main(["check", "--widths", "200,200,200,9", "--activation", "selu", "--scale", "1",
+               "--mode", "fan_in", "--law", "normal", "--networks", "6", "--samples", "300",
+               "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    rows = out["layers"]
+    assert all(r["activation_variance"]["linear"] is None for r in rows)
+    assert rows[-1]["activation_variance"]["meanfield"] == pytest.approx(1.0, rel=1e-6)

@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 
 from .montecarlo import Measurement, measure
-from .theory import linear_theory, meanfield_theory
+from .theory import has_linear_regime, linear_theory, meanfield_theory
 
 ALPHA = 1e-4          # false-alarm probability of one whole report
 FINITE_WIDTH = 1.0
@@ -81,7 +81,7 @@ def compare(m: Measurement) -> CheckReport:
     if not (np.isfinite(top) and top > 0):   # overflow: reported below; theory from 1
         top = 1.0
     args = (m.widths, m.activation, m.scheme, m.var_x, top, m.bias_variance)
-    lin = linear_theory(*args)
+    lin = linear_theory(*args) if has_linear_regime(m.activation) else None   # SELU: none
     mf = meanfield_theory(*args)
     L = len(m.widths) - 1
     classes = m.widths[-1] if m.top == "softmax" else 0
@@ -103,18 +103,26 @@ def compare(m: Measurement) -> CheckReport:
             else:
                 verdict = "ok" if abs(mc - th) <= tolerance(se, th, fw, z) else "differs"
             ok &= verdict in ("ok", "input")
-            row[key] = {"linear": float(getattr(lin, field)[k]), "meanfield": th, "mc": mc,
+            row[key] = {"linear": _value(lin, field, k), "meanfield": th, "mc": mc,
                         "se": se, "verdict": verdict}
         if k < L - 1:
             th = float(mf.jacobian_mean_sq_singular[k])
             row["jacobian_mean_sq_singular"] = {
-                "linear": float(lin.jacobian_mean_sq_singular[k]), "meanfield": th,
+                "linear": _value(lin, "jacobian_mean_sq_singular", k), "meanfield": th,
                 "mc": float(m.jacobian_mean_sq[k]), "se": float(m.jacobian_mean_sq_se[k])}
             if m.jacobian_inputs:
                 row["jacobian_mean_singular"] = {"mc": float(m.jacobian_mean[k]),
                                                  "se": float(m.jacobian_mean_se[k])}
         rows.append(row)
     return CheckReport(m, lin, mf, rows, bool(ok), fw, z)
+
+
+def _value(pred, field: str, k: int) -> float | None:
+    return None if pred is None else float(getattr(pred, field)[k])
+
+
+def _column(v) -> str:
+    return f"{'—':>11}" if v is None else f"{v:>11.4e}"
 
 
 def check(widths, activation="tanh", init="standard", **kwargs) -> CheckReport:
@@ -138,7 +146,7 @@ def format_report(rep: CheckReport) -> str:
             if key not in row:
                 continue
             c = row[key]
-            lines.append(f"{row['layer']:>5}  {label:<10} {c['linear']:>11.4e} {c['meanfield']:>11.4e} "
+            lines.append(f"{row['layer']:>5}  {label:<10} {_column(c['linear'])} {c['meanfield']:>11.4e} "
                          f"{c['mc']:>11.4e} {c['se']:>10.2e}  {c.get('verdict', '')}")
         if "jacobian_mean_singular" in row:
             c = row["jacobian_mean_singular"]

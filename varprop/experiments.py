@@ -145,8 +145,10 @@ def _measure_one(params, partials):
     # each input's own second moment, averaged over the inputs (what the figures draw).
     # With Gaussian inputs the two mean fields coincide; Shapeset images differ in norm.
     for theory, pred in (("linear", rep.linear), ("meanfield_pooled", rep.meanfield)):
-        for fld in THEORY_FIELDS:
-            out[f"{theory}.{fld}"] = np.asarray(getattr(pred, fld), dtype=np.float64)
+        for fld in THEORY_FIELDS:      # no linear regime (SELU): NaN of the mean field's shape
+            v = (getattr(pred, fld) if pred is not None
+                 else np.full(np.shape(getattr(rep.meanfield, fld)), np.nan))
+            out[f"{theory}.{fld}"] = np.asarray(v, dtype=np.float64)
     moments = (input_second_moments(inputs[:m.samples]) if inputs is not None
                else np.full(1, m.var_x))
     top = m.top_gradient_variance if np.isfinite(m.top_gradient_variance) and \

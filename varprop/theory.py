@@ -97,6 +97,14 @@ class Prediction:
                 "bias_variance": self.bias_variance, "layers": self.layers()}
 
 
+def has_linear_regime(activation: str) -> bool:
+    """Whether the paper's linear regime applies to ``activation``: it has a slope f'(0), or
+    is positively homogeneous (the exact rule). Not SELU, whose one-sided slopes at 0 differ:
+    only the mean field predicts it."""
+    act = get_activation(activation)
+    return act.homogeneous or act.has_slope
+
+
 def _for_scheme(widths, activation, init, var_x, var_top, bias_variance, theory) -> Prediction:
     scheme = init if isinstance(init, Scheme) else get_scheme(init)
     return propagate(widths, weight_variances(widths, scheme), activation, var_x, var_top,

@@ -22,7 +22,7 @@ import numpy as np
 from ..kernels.costs import check_cost, top_cost_and_gradient
 from ..quantities import EDGE_SDS, PERCENTILES
 from ..symbolic.activations import get_activation
-from ..theory import propagate, propagate_over_inputs
+from ..theory import has_linear_regime, propagate, propagate_over_inputs
 from .network import Network
 from .numpy_step import backpropagate, forward
 
@@ -262,8 +262,8 @@ def theory_comparison(net: Network, measured: dict, var_x: float | None = None,
            "theory_bias_variance": np.asarray(sb2)}
     usable = all(_positive(v) for v in (var_x, var_top, *wv)) and np.isfinite(sb2)
     for t in THEORIES:
-        if not usable:
-            pred = None
+        if not usable or (t == "linear" and not has_linear_regime(net.activation)):
+            pred = None                 # NaN: no numbers, or no linear regime (SELU)
         elif input_moments is not None:
             pred = propagate_over_inputs(net.widths, wv, net.activation, input_moments, var_top,
                                          bias_variance=sb2, theory=t)[0]
@@ -271,8 +271,8 @@ def theory_comparison(net: Network, measured: dict, var_x: float | None = None,
             pred = propagate(net.widths, wv, net.activation, var_x, var_top, bias_variance=sb2,
                              theory=t)
         for q in PREDICTED:
-            out[f"{t}_{q}"] = np.asarray(getattr(pred, q), dtype=np.float64) if usable \
-                else np.full(L, np.nan)
+            out[f"{t}_{q}"] = np.asarray(getattr(pred, q), dtype=np.float64) \
+                if pred is not None else np.full(L, np.nan)
     return {key: out[key] for key, _, _ in THEORY_KEYS}
 
 
