@@ -147,3 +147,21 @@ def test_check_without_a_linear_regime_judges_by_the_mean_field(capsys):
     rows = out["layers"]
     assert all(r["activation_variance"]["linear"] is None for r in rows)
     assert rows[-1]["activation_variance"]["meanfield"] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_activations_defined_in_a_toml_config(tmp_path):
+    """An [activations] table registers each entry; the run records the expression."""
+    from varprop.training.config import merge, read_toml
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[activations]\nswish2 = "x*sigmoid(2*x)"\n\n[train]\nactivation = "swish2"\n'
+                   'hidden = [8]\nupdates = 10\n')
+    d = read_toml(cfg)
+    assert d["activation"] == "x*sigmoid(2*x)"
+    assert get_activation("swish2").expr == get_activation("x*sigmoid(2*x)").expr
+    assert merge(d).activation == "x*sigmoid(2*x)"
+    cfg.write_text('[activations]\nbad = "x*y"\n')
+    with pytest.raises(ValueError, match=r"\[activations\] activation 'x\*y': unknown name 'y'"):
+        read_toml(cfg)
+    cfg.write_text('[activations]\ntanh = "x"\n')          # a built-in name, redefined
+    with pytest.raises(ValueError, match="already registered"):
+        read_toml(cfg)

@@ -14,7 +14,7 @@ import tomllib
 
 from ..datasets.names import NAMES
 from ..kernels.costs import COSTS
-from ..symbolic.activations import get_activation
+from ..symbolic.activations import get_activation, register_activation
 from ..symbolic.laws import LAW_NAMES
 from ..symbolic.schemes import INIT_NAMES, unknown_init
 from .network import DTYPES
@@ -153,7 +153,12 @@ def from_dict(d: dict) -> TrainConfig:
 
 
 def read_toml(path) -> dict:
-    """The flat mapping of a config file (its [train] table if it has one)."""
+    """The flat mapping of a config file (its [train] table if it has one).
+
+    An ``[activations]`` table defines activations by expression, ``swish2 = "x*sigmoid(2*x)"``;
+    each is registered (``register_activation``), and a config whose ``activation`` names one
+    gets its expression instead, so that the run records what it trained, not a name that
+    another file could define differently."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such config file")
@@ -162,7 +167,18 @@ def read_toml(path) -> dict:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    return raw.get("train", raw)
+    defined = raw.pop("activations", {})
+    if not isinstance(defined, dict):
+        raise ValueError(f"{path}: [activations] must be a table of name = \"expression in x\"")
+    for name, expr in defined.items():
+        try:
+            register_activation(name, expr)
+        except ValueError as exc:
+            raise ValueError(f"{path}: [activations] {exc}") from None
+    d = dict(raw.get("train", raw))
+    if d.get("activation") in defined:
+        d["activation"] = str(defined[d["activation"]]).strip()
+    return d
 
 
 def parse_set(items) -> dict:
