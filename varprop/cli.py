@@ -210,10 +210,12 @@ def _format_gains(g: dict) -> str:
             ["linear gain (V8/V10)", num(g["linear_gain"])],
             ["fixed-point gain (q* = 1)", num(g["fixed_point_gain"])],
             ["critical point (chi = 1)", crit],
-            ["PyTorch calculate_gain", num(g["pytorch_gain"])],
+            ["PyTorch calculate_gain", "no entry" if g["pytorch_gain"] is None
+             else num(g["pytorch_gain"])],
             ["kinks", ", ".join(f"{k:g}" for k in g["kinks"]) or "none"]]
+    width = max(len(label) for label, _ in rows)
     lines = [f"{g['activation']}, sigma_b^2 = {g['bias_variance']:g}:",
-             *format_table(["quantity", "value"], rows), g["pytorch_note"]]
+             *(f"  {label:<{width}}  {value}" for label, value in rows), g["pytorch_note"]]
     return "\n".join(lines)
 
 
