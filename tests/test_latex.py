@@ -1,4 +1,5 @@
 """derivations/ is the code's exact output, compiles with pdflatex, and carries the results."""
+import pytest
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,3 +71,15 @@ def test_main_document_and_an_input_fragment_compile(tmp_path):
                        "\\end{document}\n")
     run = _compile(exe, wrapper, tmp_path / "d")
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+@pytest.mark.parametrize("activation", ["selu", "leaky_relu(0.2)", "x*sigmoid(x)"])
+def test_activation_document_compiles(tmp_path, activation):
+    """``varprop derive --activation A``: one document per activation, compiled by pdflatex;
+    a bad activation is one line, exit 2, and writes nothing."""
+    from varprop.cli import main
+    assert main(["derive", "--activation", activation, "--out", str(tmp_path / "a")]) == 0
+    run = _compile(pdflatex_path(), tmp_path / "a" / "activation.tex", tmp_path / "a")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert main(["derive", "--activation", "x*y", "--out", str(tmp_path / "b")]) == 2
+    assert not (tmp_path / "b").exists()

@@ -43,6 +43,14 @@ def _cmd_derive(args) -> int:
         print(f"{out}: up to date ({len(document.render())} files)")
         return 0
     writable_folder(out, "--out")
+    if args.activation is not None:
+        from .criticality import document as activation_document
+        from .files import write_bytes_atomic
+        text = activation_document(args.activation)      # every error before any writing
+        out.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(out / "activation.tex", text.encode("utf-8"))
+        print(f"wrote {out / 'activation.tex'}")
+        return 0
     paths = document.write(out)
     print(f"wrote {len(paths)} files to {out} (main document: {out / document.MAIN})")
     return 0
@@ -96,6 +104,10 @@ def _add_derive(sub) -> None:
                            "(one per result, for \\input). Output is byte-identical on rerun."))
     d.add_argument("--out", default=str(DEFAULT_DERIVATIONS), metavar="DIR",
                    help="output folder (default: %(default)s)")
+    d.add_argument("--activation", default=None, metavar="A",
+                   help="write DIR/activation.tex instead: the slope, fixed-point gain and "
+                        "order/chaos boundary derived for one activation (a name or an "
+                        "expression in x)")
     d.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 naming each file in DIR that differs from the code's output")
     d.set_defaults(func=_cmd_derive)
