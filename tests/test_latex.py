@@ -1,8 +1,9 @@
 """derivations/ is the code's exact output, compiles with pdflatex, and carries the results."""
-import pytest
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from conftest import pdflatex_path
 
