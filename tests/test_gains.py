@@ -6,25 +6,17 @@ import json
 import math
 
 import mpmath
-import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exact import gaussian_expect
 from varprop import criticality as cr
 from varprop import gaussian
 from varprop.cli import main
 from varprop.symbolic.activations import BUILTINS, get_activation, register_activation, x
 from varprop.theory import fixed_point
-
-
-def _mp_expect(f, q, breaks=()):
-    """E[f(sqrt(q) xi)] by mpmath at 30 digits, split at ``breaks`` (points of the argument)."""
-    mpmath.mp.dps = 30
-    sq = mpmath.sqrt(q)
-    pts = sorted({-mpmath.inf, mpmath.inf, *(mpmath.mpf(b) / sq for b in breaks), 0})
-    return mpmath.quad(lambda t: f(sq * t) * mpmath.npdf(t), pts)
 
 
 def test_relu_and_tanh_critical_points_are_the_known_ones():
@@ -44,8 +36,8 @@ def test_critical_point_solves_its_two_equations(name):
     fp = sp.lambdify(x, act.derivative, "mpmath")
     c = cr.critical_point(name, 0.05)
     q, s2 = c.fixed_point, c.weight_variance
-    assert float(s2 * _mp_expect(lambda v: f(v) ** 2, q, act.kinks) + 0.05) == pytest.approx(q, rel=1e-9)
-    assert float(s2 * _mp_expect(lambda v: fp(v) ** 2, q, act.kinks)) == pytest.approx(1, rel=1e-9)
+    assert float(s2 * gaussian_expect(lambda v: f(v) ** 2, q, act.kinks) + 0.05) == pytest.approx(q, rel=1e-9)
+    assert float(s2 * gaussian_expect(lambda v: fp(v) ** 2, q, act.kinks)) == pytest.approx(1, rel=1e-9)
 
 
 @pytest.mark.parametrize("name", BUILTINS)
@@ -98,7 +90,7 @@ def test_hard_tanh_mean_field_at_its_kinks():
     f = lambda v: mpmath.mpf(-1) if v < -1 else mpmath.mpf(1) if v > 1 else v  # noqa: E731
     second = gaussian.moments("hard_tanh")[1]
     for q in (0.3, 1.0, 7.0):
-        exact = _mp_expect(lambda v: f(v) ** 2, q, (-1, 1))
+        exact = gaussian_expect(lambda v: f(v) ** 2, q, (-1, 1))
         assert float(second(q)) == pytest.approx(float(exact), rel=1e-12)
 
 

@@ -126,14 +126,18 @@ def critical_point(activation: str, bias_variance: float = 0.0) -> Critical:
                                 f"q in [{Q_RANGE[0]:g}, {Q_RANGE[1]:g}]")
 
 
+def _linear_gain_expr(act) -> sp.Expr:
+    """sqrt of ``conditions.gain_squared``: the factor on the weights' std of (10)."""
+    return sp.sqrt(gain_squared(act))
+
+
 def linear_gain(activation: str) -> float | None:
     """The linear regime's gain: 1/f'(0) (V8), or sqrt(2/(a_-^2 + a_+^2)) for a positively
     homogeneous f (V10); None where f'(0) is undefined and f is not homogeneous."""
     act = get_activation(activation)
     if not (act.homogeneous or act.has_slope):
         return None
-    from .symbolic.notation import i, n
-    return math.sqrt(float(gain_squared(act).subs(n[i], 1)))
+    return float(_linear_gain_expr(act))
 
 
 def explain(activation: str, bias_variance: float = 0.0) -> str:
@@ -192,13 +196,14 @@ def derivations(activation: str) -> list:
     slope.step(act.derivative, "differentiate the expression")
     if act.has_slope:
         slope.step(act.slope_at_zero, "at $x = 0$")
-        slope.note = rf"The linear regime's gain is $1/f'(0) = {latex(1 / act.slope_at_zero)}$ (V8)."
+        slope.note = (r"The linear regime's gain is $1/f'(0) = "
+                      rf"{latex(display_form(_linear_gain_expr(act)))}$ (V8).")
     else:
         left, right = act.one_sided_slopes
         slope.note = (rf"At $x = 0$ the slope is ${latex(display_form(left))}$ from below and "
                       rf"${latex(display_form(right))}$ from above: $f'(0)$ is undefined"
                       + (r"; $f$ is positively homogeneous, so (V10) gives the gain "
-                         rf"${latex(sp.sqrt(2 / (left**2 + right**2)))}$." if act.homogeneous
+                         rf"${latex(display_form(_linear_gain_expr(act)))}$." if act.homogeneous
                          else r" and the linear regime does not apply; only the mean field does."))
     out.append(slope)
     fp = Derivation(key="fixed_point_gain", tag="A2", title="The fixed-point gain",

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import math
 import sys
 from functools import cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from sympy.codegen.cfunctions import log1p
 from sympy.codegen.rewriting import expm1_opt, optimize
 
 from ..symbolic.activations import ACTIVATIONS, BUILTINS, get_activation, x
+from ..symbolic.expressions import NUMPY_MODULES
 
 TARGET = Path(__file__).with_name("generated.py")
 
@@ -37,9 +37,7 @@ _PROBES = np.array([-1000.0, -50.0, -1.5, -0.5, 0.0, 0.5, 1.5, 50.0, 1000.0])
 
 
 def _finite_everywhere(expr) -> bool:
-    erf = {"erf": np.vectorize(math.erf, otypes=[float]),
-           "erfc": np.vectorize(math.erfc, otypes=[float])}
-    f = sp.lambdify(x, numeric_form(expr), modules=[erf, "numpy"])
+    f = sp.lambdify(x, numeric_form(expr), modules=NUMPY_MODULES)
     with np.errstate(all="ignore"):
         v = np.asarray(f(_PROBES), dtype=float)
     return bool(np.all(np.isfinite(np.broadcast_to(v, _PROBES.shape))))

@@ -452,7 +452,7 @@ def _heaviside_np(a, at_zero=0.5):
 # NumPy has no erf: math's, elementwise. Heaviside as numpy.heaviside: SymPy's printer would
 # rewrite it as a Piecewise and simplify that, which takes minutes on the derivative of a max
 # of a few functions.
-_MODULES = [{"erf": _erf, "erfc": _erfc, "Heaviside": _heaviside_np}, "numpy"]
+NUMPY_MODULES = [{"erf": _erf, "erfc": _erfc, "Heaviside": _heaviside_np}, "numpy"]
 
 
 def _at(point) -> str:
@@ -636,7 +636,7 @@ def _check_points(what, expr):
     must be real and finite."""
     x = _variable()
     try:
-        fn = sp.lambdify((x,), expr, modules=_MODULES)
+        fn = sp.lambdify((x,), expr, modules=NUMPY_MODULES)
     except (TypeError, ValueError, ArithmeticError, NameError, AttributeError) as err:
         raise _Reject(f"{what} cannot be evaluated numerically ({type(err).__name__}: "
                       f"{err})") from None
@@ -738,7 +738,7 @@ def _numeric_zeros(u) -> list:
     search; the caller's 60-digit evaluation there tells a zero from a mere minimum."""
     x = _variable()
     try:
-        fn = sp.lambdify((x,), u, modules=_MODULES)
+        fn = sp.lambdify((x,), u, modules=NUMPY_MODULES)
         with np.errstate(all="ignore"):
             values = np.broadcast_to(np.asarray(fn(_SCAN), dtype=float), _SCAN.shape)
     except (TypeError, ValueError, ArithmeticError, NameError, AttributeError):

@@ -208,7 +208,28 @@ def times_derivative(g, code, s, z):
             g[r, i] *= derivative_from_output(code, s[r, i], z[r, i])
 
 
-class FusedStep:
+class _Step:
+    """What both paths hold: the network, its cost and activation forms, and the per-layer
+    workspaces for minibatches of B: s^k, z^k (z^0 is the caller's x) and dC/ds^k."""
+
+    def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
+        self.net = net
+        self.cost_code = COSTS.index(check_cost(cost))
+        self.code, self.times = _derivative(net.activation)
+        self.f = numpy_functions(net.activation)[0]
+        self.ufunc = numpy_ufunc(net.activation)      # tanh: np.tanh, applied in place
+        dt, B = net.dtype, int(batch_size)
+        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
+        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+
+    @property
+    def preactivations(self) -> list[np.ndarray]:
+        """s^k of the last minibatch, per layer: (B, n_{k+1})."""
+        return self.s
+
+
+class FusedStep(_Step):
     """``step(x, y, lr) -> cost``: one update of ``net`` in place (workspaces for batch B).
 
     The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
@@ -216,23 +237,8 @@ class FusedStep:
     """
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
-        self.net = net
-        self.batch_size = int(batch_size)
-        self.cost_code = COSTS.index(check_cost(cost))
-        self.code, self.times = _derivative(net.activation)
-        self.f = numpy_functions(net.activation)[0]
-        self.ufunc = numpy_ufunc(net.activation)      # tanh: np.tanh, applied in place
-        dt = net.dtype
-        B = int(batch_size)
-        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
-        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
-        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
-        self.dummy = np.empty((1, 1), dtype=dt)
-
-    @property
-    def preactivations(self) -> list[np.ndarray]:
-        """s^k of the last minibatch, per layer: (B, n_{k+1})."""
-        return self.s
+        super().__init__(net, batch_size, cost)
+        self.dummy = np.empty((1, 1), dtype=net.dtype)
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         net = self.net
@@ -274,22 +280,14 @@ def _blocks(n: int) -> list[tuple[int, int]]:
     return [(i, min(n, i + BLOCK)) for i in range(0, n, BLOCK)]
 
 
-class BlasStep:
+class BlasStep(_Step):
     """The same update as ``FusedStep`` by BLAS products, for large minibatches (see the module
     docstring); ``threads`` (default: all cores) share each layer's blocks."""
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll",
                  threads: int | None = None):
-        self.net = net
-        self.batch_size = B = int(batch_size)
-        self.cost_code = COSTS.index(check_cost(cost))
-        self.code, self.times = _derivative(net.activation)
-        self.f = numpy_functions(net.activation)[0]
-        self.ufunc = numpy_ufunc(net.activation)
-        dt = net.dtype
-        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
-        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
-        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        super().__init__(net, batch_size, cost)
+        dt, B = net.dtype, int(batch_size)
         self.scaled = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]   # −lr dC/ds
         self.threads = max(1, int(threads or os.cpu_count() or 1))
         # one gradient block per thread: (BLOCK, n_out) of z^T (−lr dC/ds), in L2
@@ -299,11 +297,6 @@ class BlasStep:
         if self.threads > 1:
             self.pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="varprop-step")
             weakref.finalize(self, self.pool.shutdown, wait=False)
-
-    @property
-    def preactivations(self) -> list[np.ndarray]:
-        """s^k of the last minibatch, per layer: (B, n_{k+1})."""
-        return self.s
 
     def _share(self, task, blocks):
         """task(worker, lo, hi) for every block, worker w taking blocks w, w + T, ...; the
