@@ -382,6 +382,8 @@ def test_cli_maps_a_custom_module(capsys, factories):
     (["{f}:small", "--map", "Nope=tanh"], "--map names Nope, not in the model"),
     (["{f}:swish", "--map", "Swish=__import__('os')"], "activation"),
     (["{f}:small", "--input-dim", "7"], "x has 7 features; the first Linear takes 12"),
+    (["{f}:small", "--plot", "out.xyz"], "give a file ending in .png, .pdf, .svg"),
+    (["{f}:small", "--plot", "{f}/a.png"], "--plot"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(capsys, factories, args, message):
     argv = [a.format(f=factories) for a in args]

@@ -261,6 +261,9 @@ def _add_gain(sub) -> None:
     g.set_defaults(func=_cmd_gain)
 
 
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
 def _load_factory(spec: str):
     """FILE.py:FACTORY -> the callable, with one-line errors."""
     import importlib.util
@@ -302,6 +305,14 @@ def _cmd_audit(args) -> int:
         if not sep or not cls or not act:
             raise UsageError(f"varprop audit: --map takes CLASS=ACTIVATION, got {item!r}")
         mapping[cls.strip()] = act.strip()
+    if args.plot:     # checked before anything runs: a figure format, a folder to write in
+        from .resources import writable_folder
+
+        suffix = Path(args.plot).suffix.lower()
+        if suffix not in PLOT_FORMATS:
+            raise UsageError(f"varprop audit: --plot {args.plot}: give a file ending in "
+                             f"{', '.join(PLOT_FORMATS)}")
+        writable_folder(Path(args.plot).expanduser().parent, "--plot")
     factory = _load_factory(args.model)
     torch.manual_seed(args.seed)
     try:
@@ -322,7 +333,8 @@ def _cmd_audit(args) -> int:
                     dtype=dtype)
     rep = audit(model, x, activations=activations, seed=args.seed)
     if args.plot:
-        rep.plot(args.plot)
+        Path(args.plot).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        rep.plot(Path(args.plot).expanduser())
     print(rep.to_json() if args.json else rep.table())
     return 0 if rep.ok in (True, None) else 1
 
