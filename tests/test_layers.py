@@ -16,6 +16,7 @@ own layer and of lower ones.
 
     8 commands   varprop.cli, varprop.*.cli, varprop.__main__: argument parsing only
     7 figures    varprop.figures (the pipeline; re-exports one module per figure), figures.*
+    7.5 integrations  varprop.torch: PyTorch models through the theory (draws with figures.style)
     6 results    experiments, summaries, store, engine: configs -> computed and stored results
     5 training   varprop.training.*: networks, SGD, monitors, runs, tuning
     4 data       varprop.datasets (lazy re-export of interface/shapeset/cache), datasets.*
@@ -50,6 +51,7 @@ LAYERS = (   # lowest first; the docstring says what each holds
     ("training", ("varprop.training", "varprop.training.*")),
     ("results", ("varprop.experiments", "varprop.summaries", "varprop.store", "varprop.engine")),
     ("figures", ("varprop.figures", "varprop.figures.*")),
+    ("integrations", ("varprop.torch",)),
     ("commands", ("varprop.cli", "varprop.*.cli", "varprop.__main__")),
 )
 
