@@ -9,6 +9,11 @@ and thread count, the three interleaved ``--repeat`` times (this shared machine'
 by 10-20 % between runs); the table gives the median updates/s and the ratios of the medians,
 varprop / PyTorch and varprop / NumPy.
 
+Each timing runs in a fresh Python process (``--peer``), as a user's training run would: in one
+process the three libraries' thread pools (PyTorch's OpenMP team, OpenBLAS's, Numba's) all stay
+alive after their calls and share the cores. ``--in-process`` times all three in this process
+instead, for comparison.
+
 A roofline, both ceilings measured here with as many threads as the cell:
 - memory: the copy bandwidth of a 400 MB parallel copy (read + write);
 - arithmetic: the float32 FMA throughput of a 2048 x 2048 GEMM (NumPy's BLAS, sgemm).
@@ -20,7 +25,7 @@ larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time 
 (1.0: at the machine's limit), ``bound`` names the ceiling that sets it.
 
     python benchmarks/training_speed.py [--updates 2000] [--batches 10,100,1000] [--threads 1,2]
-                                        [--repeat 3]
+                                        [--repeat 3] [--in-process]
     python benchmarks/training_speed.py --crossover [--batches 16,32,48,64,96,128]
 
 ``--crossover`` times varprop's two paths against each other instead (the measurement behind
@@ -32,7 +37,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import platform
+import subprocess
+import sys
 import time
 
 import numba
@@ -78,7 +86,7 @@ def crossover(args, threads_list):
     print("| batch | threads | " + " | ".join(f"{p} upd/s" for p in PATHS) + " | faster |")
     print("|---|---|" + "---|" * (len(PATHS) + 1))
     for batch in map(int, args.batches.split(",")):
-        xs, ys = data(batch, max(20, args.updates * 10 // batch))
+        xs, ys = data(batch, updates_at(batch, args.updates))
         for threads in threads_list:
             runs = [[varprop_rate(xs, ys, threads, p) for p in PATHS] for _ in range(args.repeat)]
             med = np.median(runs, axis=0)
@@ -117,6 +125,32 @@ def torch_rate(xs, ys, threads):
         opt.step()
 
     return time_loop(step, tx, ty)
+
+
+PEERS = {"varprop": varprop_rate, "pytorch": torch_rate, "numpy": numpy_rate}
+
+
+def updates_at(batch, updates):
+    """Timed updates at ``batch``: ``updates`` at batch 10, the same examples above it."""
+    return max(20, updates * 10 // batch)
+
+
+def isolated_rate(peer, batch, threads, updates):
+    """One timing of ``peer`` in a fresh Python process (this script with ``--peer``); None
+    when the peer is not installed."""
+    cmd = [sys.executable, __file__, "--peer", peer, "--batches", str(batch),
+           "--threads", str(threads), "--updates", str(updates)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.splitlines()[-1])["rate"]
+
+
+def one_peer(args):
+    """--peer: time one peer at one batch and thread count here, print {"rate": ...}."""
+    batch, threads = int(args.batches), int(args.threads)
+    xs, ys = data(batch, updates_at(batch, args.updates))
+    print(json.dumps({"rate": PEERS[args.peer](xs, ys, threads)}))
 
 
 @numba.njit(parallel=True, cache=True)
@@ -178,7 +212,12 @@ def main(argv=None):
                    help="timings per cell, the peers interleaved; the table gives medians")
     p.add_argument("--crossover", action="store_true",
                    help="time varprop's fused and BLAS paths against each other")
+    p.add_argument("--in-process", action="store_true",
+                   help="time every peer in this process instead of one fresh process each")
+    p.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)   # one timing, for the above
     args = p.parse_args(argv)
+    if args.peer:
+        return one_peer(args)
     threads_list = list(map(int, args.threads.split(",")))
     if args.crossover:
         return crossover(args, threads_list)
@@ -197,11 +236,16 @@ def main(argv=None):
           "vs NumPy | roofline upd/s (bound) | varprop roofline | PyTorch roofline |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for batch in map(int, args.batches.split(",")):
-        n = max(20, args.updates * 10 // batch)
-        xs, ys = data(batch, n)
+        if args.in_process:
+            xs, ys = data(batch, updates_at(batch, args.updates))
+
+            def rate(peer, threads):
+                return PEERS[peer](xs, ys, threads)
+        else:
+            def rate(peer, threads):      # None: PyTorch is not installed
+                return isolated_rate(peer, batch, threads, args.updates)
         for threads in threads_list:
-            runs = [(varprop_rate(xs, ys, threads), torch_rate(xs, ys, threads),
-                     numpy_rate(xs, ys, threads)) for _ in range(args.repeat)]
+            runs = [tuple(rate(peer, threads) for peer in PEERS) for _ in range(args.repeat)]
             v, nu = (float(np.median([r[k] for r in runs])) for k in (0, 2))
             t = float(np.median([r[1] for r in runs])) if runs[0][1] else None
             limit, bound = roofline(batch, bw[threads], fma[threads])
