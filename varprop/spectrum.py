@@ -1,0 +1,320 @@
+"""Predicted and measured spectra of J J^T for the input-output Jacobian of a deep network.
+
+J = dz^L/dz^0 = D^L W^{L T} ... D^1 W^{1 T} for a network of equal widths n (varprop's layout:
+s^l = z^l W^l + b^l with W^l of shape (n, n), D^l = diag f'(s^l)). The prediction is the
+free-probability theory of ``symbolic.spectrum`` (V19-V22), evaluated with each layer's
+mean-field pre-activation variance q^l (``theory.propagate``) and Gaussian quadrature for the
+moments of f'(sqrt(q^l) xi)^2; the weights enter as Marchenko-Pastur (any i.i.d. law: uniform,
+normal, truncated normal) or as a point mass (orthogonal):
+
+- ``predict_spectrum``: mean, variance and third moment of the eigenvalues (the S-series of the
+  layers multiplied, V20, and turned into moments by V19, generated code), and the largest
+  eigenvalue, the edge of the support: the minimum over the real branch m > 0 of
+  x(m) = (1 + m) / (m S(m)), where the real solution of M(1/x) = m ceases to exist;
+- ``density``: rho(x) = -Im G(x + i eta) / pi with G(z) = (1 + m)/z, m solving
+  z^{-1} = m S(m) / (1 + m) with S(m) = prod_l S_W(m) S_D^l(m) and S_D^l(m) = (1+m)/m u_l,
+  M_D^l(u_l) = m — Newton on (m, u_1..u_L) continued from outside the support;
+- ``measure_spectrum``: R sampled networks, one input each, J formed by BLAS products and its
+  squared singular values; mean, variance and maximum per network, SE across networks.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import sympy as sp
+
+from . import gaussian
+from .initialization import resolve_scheme, sample_weights
+from .kernels import numpy_functions
+from .symbolic import spectrum as sym
+from .symbolic.activations import get_activation
+from .symbolic.schemes import Scheme
+from .theory import propagate, weight_variances
+from .threads import thread_limits
+from .validation import check_positive, check_widths
+
+
+def weight_kind(scheme: Scheme) -> str:
+    """"orthogonal" for the orthogonal law, "gaussian" for the i.i.d. laws (universality)."""
+    return "orthogonal" if scheme.law == "orthogonal" else "gaussian"
+
+
+@cache
+def _to_moments():
+    """(s0, s1, s2) -> (m1, m2, m3): V19 inverted, as code."""
+    return sp.lambdify(sym.s, sym.moments_from_s(), modules="numpy")
+
+
+@cache
+def _to_s():
+    """(m1, m2, m3) -> (s0, s1, s2): V19, as code."""
+    return sp.lambdify(sym.m, sym.s_coefficients(), modules="numpy")
+
+
+@cache
+def _weight_s(kind: str):
+    """sigma_w^2 -> (s0, s1, s2) of W W^T (V21), as code."""
+    return sp.lambdify(sym.sigma_w2, sym.weight_s_coefficients(kind), modules="numpy")
+
+
+@cache
+def _weight_s_function(kind: str):
+    """(sigma_w^2, z) -> S_{WW^T}(z) (V21), as code (complex z)."""
+    expr = {"gaussian": sym.gaussian_s, "orthogonal": sym.orthogonal_s}[kind]()
+    return sp.lambdify((sym.sigma_w2, sym.z), expr, modules="numpy")
+
+
+def slope_law(activation: str, q: float):
+    """Quadrature nodes d_j = f'(sqrt(q) xi_j)^2 and their weights: the law of D^2's entries."""
+    act = get_activation(activation)
+    fp = numpy_functions(act.name)[1]
+    nodes, weights = gaussian._rule(tuple(float(c / math.sqrt(q)) for c in act.kinks if c != 0)
+                                    if q > 0 else ())
+    with np.errstate(over="ignore"):
+        d = np.asarray(fp(math.sqrt(q) * nodes), dtype=float) ** 2
+    return d, weights
+
+
+@dataclass(frozen=True)
+class SpectrumPrediction:
+    widths: tuple[int, ...]
+    activation: str
+    init: str
+    law: str
+    weights: str                     # "gaussian" or "orthogonal"
+    q: np.ndarray                    # (L,) mean-field pre-activation variances q^l
+    sigma_w2: np.ndarray             # (L,) n Var[W^l]
+    chi: np.ndarray                  # (L,) sigma_w^2 E[f'^2] per layer
+    mean: float
+    variance: float
+    third: float                     # E[lambda^3]
+    max: float                       # the support's right edge
+    laws: list = field(repr=False, default=None)    # per layer (d_j, w_j)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "variance": self.variance, "max": self.max,
+                "third_moment": self.third}
+
+
+def _layer_s(d, w, sw2, kind):
+    """(s0, s1, s2) of one layer's W W^T D^2: the two S-series multiplied (V20)."""
+    mu = [float(np.sum(w * d ** k)) for k in (1, 2, 3)]
+    sd = np.array(_to_s()(*mu), dtype=float)
+    sw = np.array([float(c) for c in _weight_s(kind)(sw2)], dtype=float)
+    return np.convolve(sw, sd)[:sym.ORDER]
+
+
+def predict_spectrum(widths, activation: str = "tanh", init: str | Scheme = "normalized",
+                     law: str | None = None, var_x: float = 1.0,
+                     bias_variance: float = 0.0) -> SpectrumPrediction:
+    """The theory's spectrum of J J^T for equal ``widths`` (n_0 = ... = n_L); see the module."""
+    widths = check_widths(widths)
+    if len(set(widths)) != 1 or len(widths) < 2:
+        raise ValueError(f"spectra need equal widths n_0 = ... = n_L (square layers), got "
+                         f"{','.join(map(str, widths))}")
+    scheme = resolve_scheme(init, law)
+    kind = weight_kind(scheme)
+    wv = weight_variances(widths, scheme)
+    mf = propagate(widths, wv, activation, check_positive("var_x", var_x), 1.0,
+                   init=scheme.name, bias_variance=bias_variance, theory="meanfield")
+    qs = np.asarray(mf.preactivation_variance, dtype=float)
+    sw2 = wv * widths[0]
+    laws = [slope_law(activation, qv) for qv in qs]
+    series = np.array([1.0, 0.0, 0.0])
+    for (d, w), s2 in zip(laws, sw2):
+        series = np.convolve(series, _layer_s(d, w, s2, kind))[:sym.ORDER]
+    m1, m2, m3 = (float(v) for v in _to_moments()(*series))
+    chi = np.array([s2 * float(np.sum(w * d)) for (d, w), s2 in zip(laws, sw2)])
+    pred = SpectrumPrediction(widths, get_activation(activation).name, scheme.name, scheme.law,
+                              kind, qs, sw2, chi, m1, m2 - m1 * m1, m3, math.nan, laws)
+    return _with_edge(pred)
+
+
+# ---------------------------------------------------------------------------------------------
+# the support's edge and the density
+
+
+def _s_total(pred, mv, us):
+    """S_{JJ^T}(m) given each layer's u_l (M_D^l(u_l) = m)."""
+    sw = _weight_s_function(pred.weights)
+    out = 1.0 + 0j
+    for s2, u in zip(pred.sigma_w2, us):
+        out = out * sw(s2, mv) * (1 + mv) / mv * u
+    return out
+
+
+def _m_d(d, w, u):
+    """M_D(u) = E[u d / (1 - u d)] and its derivative E[d / (1 - u d)^2]."""
+    den = 1 - u * d
+    return np.sum(w * u * d / den), np.sum(w * d / den ** 2)
+
+
+def _solve_u(d, w, mv, u0, steps=60):
+    """u with M_D(u) = m by Newton from u0."""
+    u = u0
+    for _ in range(steps):
+        f, df = _m_d(d, w, u)
+        du = (f - mv) / df
+        u = u - du
+        if abs(du) <= 1e-14 * max(abs(u), 1e-300):
+            break
+    return u
+
+
+def _with_edge(pred):
+    """The right edge of the support: min over the real branch of x(m) = (1+m)/(m S(m))."""
+    if pred.weights == "orthogonal" and all(np.ptp(d) == 0 for d, _ in pred.laws):
+        return _replace(pred, max=pred.mean)        # a point mass: every eigenvalue the mean
+    dmax = [float(np.max(d)) for d, _ in pred.laws]
+
+    def x_of(mv, us):
+        return float(((1 + mv) / (mv * _s_total(pred, mv, us))).real)
+
+    def branch(mv, us):
+        """Each u_l on the real branch at m (None where it has ended), from the guesses us."""
+        new = []
+        for (d, w), u, top in zip(pred.laws, us, dmax):
+            u = _solve_u(d, w, mv, u)
+            if not (np.isfinite(u) and 0 < u < 1 / top):
+                return None
+            new.append(u)
+        return new
+
+    ms = np.geomspace(1e-8, 1e8, 1601)                  # m along the real branch
+    us = [ms[0] / max(float(np.sum(w * d)), 1e-300) for d, w in pred.laws]
+    xs, states = [], []
+    for mv in ms:
+        new = branch(mv, us)
+        if new is None:
+            break                    # the real branch ends: the edge is where it stopped
+        us = new
+        xs.append(x_of(mv, us))
+        states.append(us)
+        if len(xs) > 2 and xs[-1] > xs[-2]:
+            break                    # past the minimum
+    k = int(np.argmin(xs))
+    lo, hi = math.log(ms[max(k - 1, 0)]), math.log(ms[min(k + 1, len(xs) - 1)])
+    start = states[max(k - 1, 0)]
+    golden = (math.sqrt(5) - 1) / 2
+    for _ in range(80):              # golden section on log m around the grid's minimum
+        a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        ua, ub = branch(math.exp(a), start), branch(math.exp(b), start)
+        xa = x_of(math.exp(a), ua) if ua else math.inf
+        xb = x_of(math.exp(b), ub) if ub else math.inf
+        if xa <= xb:
+            hi = b
+        else:
+            lo = a
+    best = min(xs[k], x_of(math.exp((lo + hi) / 2), branch(math.exp((lo + hi) / 2), start) or start))
+    return _replace(pred, max=best)
+
+
+def _replace(pred, **kw):
+    from dataclasses import replace
+    return replace(pred, **kw)
+
+
+def density(pred: SpectrumPrediction, x, eta: float = 1e-6) -> np.ndarray:
+    """rho(x) of J J^T's eigenvalues at the points ``x`` (> 0), by Newton on (m, u_1..u_L) at
+    x + i eta*max, continued from the largest x down (outside the support m is real)."""
+    x = np.asarray(x, dtype=float)
+    order = np.argsort(-x)
+    scale = max(pred.max, pred.mean)
+    eta = eta * scale
+    out = np.empty_like(x)
+    zc = x[order[0]] + 1j * eta
+    mv = complex(pred.mean / zc)
+    us = [mv / float(np.sum(w * d)) for d, w in pred.laws]
+    for idx in order:
+        zc = x[idx] + 1j * eta
+        mv, us = _newton(pred, zc, mv, us)
+        out[idx] = -((1 + mv) / zc).imag / math.pi
+    return np.maximum(out, 0.0)
+
+
+def _newton(pred, zc, mv, us, steps=100):
+    """Solve F(m) = z m S(m) - (1 + m) = 0 with each S_D^l(m) from M_D^l(u_l) = m."""
+    for _ in range(steps):
+        us = [_solve_u(d, w, mv, u) for (d, w), u in zip(pred.laws, us)]
+        f = zc * mv * _s_total(pred, mv, us) - (1 + mv)
+        h = 1e-7 * max(abs(mv), 1e-12)
+        us_h = [_solve_u(d, w, mv + h, u) for (d, w), u in zip(pred.laws, us)]
+        fh = zc * (mv + h) * _s_total(pred, mv + h, us_h) - (1 + mv + h)
+        step = f * h / (fh - f)
+        while abs(step) > 0.5 * abs(mv):        # keep m away from 0 and from jumping branches
+            step /= 2
+        mv = mv - step
+        if abs(step) <= 1e-13 * abs(mv):
+            break
+    return mv, us
+
+
+# ---------------------------------------------------------------------------------------------
+# measurement
+
+
+@dataclass(frozen=True)
+class SpectrumMeasurement:
+    widths: tuple[int, ...]
+    activation: str
+    init: str
+    law: str
+    networks: int
+    seed: int
+    mean: np.ndarray          # (R,) per network
+    variance: np.ndarray
+    max: np.ndarray
+    eigenvalues: np.ndarray = field(repr=False, default=None)   # (R, n)
+
+    def summary(self) -> dict:
+        R = self.networks
+
+        def stat(v):
+            se = float(np.std(v, ddof=1) / math.sqrt(R)) if R > 1 else math.nan
+            return {"value": float(np.mean(v)), "se": se}
+
+        return {"mean": stat(self.mean), "variance": stat(self.variance), "max": stat(self.max)}
+
+
+def measure_spectrum(widths, activation: str = "tanh", init: str | Scheme = "normalized",
+                     law: str | None = None, var_x: float = 1.0, bias_variance: float = 0.0,
+                     networks: int = 8, seed: int = 0, threads: int | None = None,
+                     keep_eigenvalues: bool = True) -> SpectrumMeasurement:
+    """Sample ``networks`` networks (weights from the scheme, biases N(0, sigma_b^2), one input
+    x ~ N(0, var_x) each; numpy Generator from ``seed``: same seed, same bits), form
+    J = dz^L/dz^0 and the eigenvalues of J J^T (squared singular values of J, float64)."""
+    widths = check_widths(widths)
+    if len(set(widths)) != 1:
+        raise ValueError(f"spectra need equal widths n_0 = ... = n_L, got "
+                         f"{','.join(map(str, widths))}")
+    if isinstance(networks, bool) or not isinstance(networks, int) or networks < 1:
+        raise ValueError(f"networks must be a positive integer, got {networks!r}")
+    scheme = resolve_scheme(init, law)
+    fp = numpy_functions(get_activation(activation).name)[1]
+    f = numpy_functions(get_activation(activation).name)[0]
+    sb = math.sqrt(float(bias_variance))
+    n = widths[0]
+    rng = np.random.default_rng(seed)
+    means, variances, maxima, eigs = [], [], [], []
+    with thread_limits(blas_threads=threads, numba_threads=threads):
+        for _ in range(networks):
+            z = rng.standard_normal(n) * math.sqrt(var_x)
+            J = np.eye(n)
+            for a, b in zip(widths[:-1], widths[1:]):
+                W = sample_weights(rng, a, b, scheme)                 # (n_in, n_out)
+                bias = rng.standard_normal(b) * sb if sb > 0 else np.zeros(b)
+                s = z @ W + bias                                      # (n,)
+                J = fp(s)[:, None] * (W.T @ J)                        # D W^T J: (n, n)
+                z = f(s)
+            lam = np.linalg.svd(J, compute_uv=False) ** 2             # (n,)
+            means.append(lam.mean())
+            variances.append(lam.var())
+            maxima.append(lam.max())
+            if keep_eigenvalues:
+                eigs.append(lam)
+    return SpectrumMeasurement(widths, get_activation(activation).name, scheme.name, scheme.law,
+                               networks, seed, np.array(means), np.array(variances),
+                               np.array(maxima), np.array(eigs) if eigs else None)
