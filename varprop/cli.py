@@ -372,9 +372,47 @@ def _add_audit(sub) -> None:
     a.set_defaults(func=_cmd_audit)
 
 
+def _cmd_spectrum(args) -> int:
+    from .spectrum import compare, format_comparison, measure_spectrum, predict_spectrum
+    from .validation import parse_widths
+
+    widths = parse_widths(args.widths)
+    scheme = _scheme_from_args(args, "spectrum")
+    var_x = _number(args.var_x, "--var-x")
+    bias = _number(args.bias_variance, "--bias-variance")
+    pred = predict_spectrum(widths, args.activation, scheme, var_x=var_x, bias_variance=bias)
+    meas = measure_spectrum(widths, args.activation, scheme, var_x=var_x, bias_variance=bias,
+                            networks=args.networks, seed=args.seed, keep_eigenvalues=False)
+    c = compare(pred, meas)
+    print(json.dumps(c, indent=2) if args.json else format_comparison(c))
+    return 0 if c["ok"] else 1
+
+
+def _add_spectrum(sub) -> None:
+    p = sub.add_parser("spectrum", help="the spectrum of J J^T, predicted and measured",
+                       description=(
+                           "The eigenvalues of J J^T for the input-output Jacobian J = dz^L/dz^0 "
+                           "of a network of equal widths: their mean, variance and largest value "
+                           "predicted by free probability (S-transforms of the weights' and of "
+                           "f'(s)^2's spectra, each layer at its mean-field q; V19-V22) and "
+                           "measured on NETWORKS sampled networks (one input each; SE across "
+                           "networks). Gaussian theory for i.i.d. laws, orthogonal for the "
+                           "orthogonal law. Exit status 1 when they disagree beyond a Student-t "
+                           "multiple of the SE plus a finite-width allowance."),
+                       epilog="example: varprop spectrum --widths 500,500,500,500 --activation "
+                              "tanh --init orthogonal --networks 8")
+    _add_network_arguments(p)
+    p.add_argument("--networks", type=int, default=8, help="networks sampled (default: 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--var-x", default="1", help="input variance (default: 1)")
+    p.add_argument("--bias-variance", default="0", help="bias variance sigma_b^2 (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_spectrum)
+
+
 # Each entry adds one sub-command; modules outside this file register theirs here.
-COMMANDS = [_add_derive, _add_predict, _add_check, _add_gain, _add_audit, _add_data,
-            _add_figures, _add_train]
+COMMANDS = [_add_derive, _add_predict, _add_check, _add_gain, _add_audit, _add_spectrum,
+            _add_data, _add_figures, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 
 from . import gaussian
+from .check import ALPHA, FINITE_WIDTH, t_critical, tolerance
 from .initialization import resolve_scheme, sample_weights
 from .kernels import numpy_functions
 from .symbolic import spectrum as sym
@@ -279,13 +280,39 @@ class SpectrumMeasurement:
         return {"mean": stat(self.mean), "variance": stat(self.variance), "max": stat(self.max)}
 
 
+def network_spectra(n: int, depths, activation: str, scheme: Scheme, var_x: float,
+                    bias_variance: float, rng: np.random.Generator) -> dict[int, np.ndarray]:
+    """One sampled network of width ``n`` and max(depths) layers, one input x ~ N(0, var_x):
+    {depth d: the eigenvalues of J J^T for J = dz^d/dz^0} (squared singular values, float64)."""
+    act = get_activation(activation).name
+    f, fp = numpy_functions(act)
+    sb = math.sqrt(float(bias_variance))
+    z = rng.standard_normal(n) * math.sqrt(var_x)
+    J = np.eye(n)
+    out = {}
+    for d in range(1, max(depths) + 1):
+        W = sample_weights(rng, n, n, scheme)                        # (n_in, n_out)
+        bias = rng.standard_normal(n) * sb if sb > 0 else np.zeros(n)
+        s = z @ W + bias                                             # (n,)
+        J = fp(s)[:, None] * (W.T @ J)                               # D W^T J: (n, n)
+        z = f(s)
+        if d in depths:
+            out[d] = np.linalg.svd(J, compute_uv=False) ** 2          # (n,)
+    return out
+
+
+def network_rng(seed: int, r: int) -> np.random.Generator:
+    """Network r's own generator: the same bits however the networks are split into tasks."""
+    return np.random.default_rng([int(seed), int(r)])
+
+
 def measure_spectrum(widths, activation: str = "tanh", init: str | Scheme = "normalized",
                      law: str | None = None, var_x: float = 1.0, bias_variance: float = 0.0,
                      networks: int = 8, seed: int = 0, threads: int | None = None,
                      keep_eigenvalues: bool = True) -> SpectrumMeasurement:
     """Sample ``networks`` networks (weights from the scheme, biases N(0, sigma_b^2), one input
-    x ~ N(0, var_x) each; numpy Generator from ``seed``: same seed, same bits), form
-    J = dz^L/dz^0 and the eigenvalues of J J^T (squared singular values of J, float64)."""
+    x ~ N(0, var_x) each; network r from ``network_rng(seed, r)``: same seed, same bits), form
+    J = dz^L/dz^0 and the eigenvalues of J J^T."""
     widths = check_widths(widths)
     if len(set(widths)) != 1:
         raise ValueError(f"spectra need equal widths n_0 = ... = n_L, got "
@@ -293,28 +320,66 @@ def measure_spectrum(widths, activation: str = "tanh", init: str | Scheme = "nor
     if isinstance(networks, bool) or not isinstance(networks, int) or networks < 1:
         raise ValueError(f"networks must be a positive integer, got {networks!r}")
     scheme = resolve_scheme(init, law)
-    fp = numpy_functions(get_activation(activation).name)[1]
-    f = numpy_functions(get_activation(activation).name)[0]
-    sb = math.sqrt(float(bias_variance))
-    n = widths[0]
-    rng = np.random.default_rng(seed)
-    means, variances, maxima, eigs = [], [], [], []
-    with thread_limits(blas_threads=threads, numba_threads=threads):
-        for _ in range(networks):
-            z = rng.standard_normal(n) * math.sqrt(var_x)
-            J = np.eye(n)
-            for a, b in zip(widths[:-1], widths[1:]):
-                W = sample_weights(rng, a, b, scheme)                 # (n_in, n_out)
-                bias = rng.standard_normal(b) * sb if sb > 0 else np.zeros(b)
-                s = z @ W + bias                                      # (n,)
-                J = fp(s)[:, None] * (W.T @ J)                        # D W^T J: (n, n)
-                z = f(s)
-            lam = np.linalg.svd(J, compute_uv=False) ** 2             # (n,)
-            means.append(lam.mean())
-            variances.append(lam.var())
-            maxima.append(lam.max())
-            if keep_eigenvalues:
-                eigs.append(lam)
+    L = len(widths) - 1
+    with thread_limits(blas_threads=threads):          # BLAS only: no Numba code here
+        eigs = [network_spectra(widths[0], (L,), activation, scheme, check_positive("var_x", var_x),
+                                bias_variance, network_rng(seed, r))[L] for r in range(networks)]
+    eigs = np.array(eigs)                                              # (R, n)
     return SpectrumMeasurement(widths, get_activation(activation).name, scheme.name, scheme.law,
-                               networks, seed, np.array(means), np.array(variances),
-                               np.array(maxima), np.array(eigs) if eigs else None)
+                               networks, seed, eigs.mean(1), eigs.var(1), eigs.max(1),
+                               eigs if keep_eigenvalues else None)
+
+
+STATISTICS = ("mean", "variance", "max")
+ROUNDING = 1e-12        # relative: what float64 products and SVDs leave of an exact zero
+
+
+def finite_width(stat: str, n: int, depth: int) -> float:
+    """The relative allowance for width n: O((L+1)/n) for the moments (each layer's q and D
+    fluctuate at O(1/n)); O((L+1) n^{-2/3}) for the largest eigenvalue (the edge's
+    Tracy-Widom scale)."""
+    return FINITE_WIDTH * (depth + 1) * (n ** (-2 / 3) if stat == "max" else 1 / n)
+
+
+def compare(pred: SpectrumPrediction, meas: SpectrumMeasurement) -> dict:
+    """Predicted and measured mean, variance and largest eigenvalue of J J^T with
+    ``check``'s calibrated verdict: |measured - predicted| <= t SE + allowance |predicted|,
+    t the Student-t value with R - 1 degrees of freedom for a false alarm of ALPHA over the
+    three comparisons."""
+    n, depth = pred.widths[0], len(pred.widths) - 1
+    t = t_critical(meas.networks - 1, ALPHA / len(STATISTICS))
+    measured = meas.summary()
+    predicted = pred.to_dict()
+    verdicts, ok = {}, True
+    for stat in STATISTICS:
+        fw = finite_width(stat, n, depth)
+        rounding = ROUNDING * (predicted["mean"] ** 2 if stat == "variance" else
+                               abs(predicted[stat]))     # float64 SVDs of exact point masses
+        good = bool(abs(measured[stat]["value"] - predicted[stat])
+                    <= tolerance(measured[stat]["se"], predicted[stat], fw, t) + rounding)
+        verdicts[stat] = "ok" if good else "differs"
+        ok &= good
+    return {"widths": list(pred.widths), "activation": pred.activation, "init": pred.init,
+            "law": pred.law, "weights": pred.weights, "networks": meas.networks,
+            "seed": meas.seed, "q": pred.q.tolist(), "chi": pred.chi.tolist(),
+            "predicted": predicted,
+            "measured": {k: measured[k]["value"] for k in STATISTICS},
+            "se": {k: measured[k]["se"] for k in STATISTICS},
+            "tolerance": {"t": t, "alpha": ALPHA,
+                          "finite_width_rel": {k: finite_width(k, n, depth) for k in STATISTICS}},
+            "verdict": verdicts, "ok": ok}
+
+
+def format_comparison(c: dict) -> str:
+    lines = [f"varprop spectrum: J J^T of J = dz^L/dz^0, widths {','.join(map(str, c['widths']))}, "
+             f"{c['activation']}, {c['init']} init ({c['law']}: {c['weights']} theory), "
+             f"{c['networks']} networks, seed {c['seed']}",
+             f"verdict: |measured - predicted| <= {c['tolerance']['t']:.2f} SE + allowance x "
+             f"|predicted| (false alarm {ALPHA:g})",
+             f"{'':<10} {'predicted':>12} {'measured':>12} {'SE':>10} {'allowance':>10}  verdict"]
+    for k in STATISTICS:
+        lines.append(f"{k:<10} {c['predicted'][k]:>12.5g} {c['measured'][k]:>12.5g} "
+                     f"{c['se'][k]:>10.3g} {c['tolerance']['finite_width_rel'][k]:>10.3g}  "
+                     f"{c['verdict'][k]}")
+    lines.append("all agree" if c["ok"] else "DISAGREEMENT beyond the tolerance")
+    return "\n".join(lines)

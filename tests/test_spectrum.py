@@ -1,0 +1,156 @@
+"""The Jacobian spectrum: the symbolic S-transform algebra (V19-V22) against exact results,
+linear networks against their exact spectra (Fuss-Catalan, point masses), ReLU and tanh against
+Monte-Carlo with the calibrated verdict, reproducibility, bad input and the CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from varprop import cli
+from varprop import spectrum as spec
+from varprop.symbolic import spectrum as sym
+from varprop.symbolic.meanfield import sigma_w2
+
+
+def fuss_catalan(L, k):
+    """E[lambda^k] of J J^T for a product of L square Gaussian matrices, Var = 1/n."""
+    return sp.binomial((L + 1) * k, k) / (L * k + 1)
+
+
+# --- the symbolic source ---------------------------------------------------------------------
+
+def test_s_transform_and_its_inverse_are_inverse():
+    forward = sym.s_coefficients()
+    back = [e.subs(dict(zip(sym.s, forward))) for e in sym.moments_from_s()]
+    assert [sp.simplify(b - mk) for b, mk in zip(back, sym.m)] == [0, 0, 0]
+
+
+def test_point_mass_gives_the_orthogonal_s_transform():
+    a = sp.Symbol("a", positive=True)
+    coeffs = [c.subs(dict(zip(sym.m, [a, a ** 2, a ** 3]))) for c in sym.s_coefficients()]
+    assert [sp.simplify(c) for c in coeffs] == [1 / a, 0, 0]
+    assert sym.orthogonal_s() == 1 / sigma_w2
+
+
+def test_marchenko_pastur_closed_form_is_the_series_derived_from_catalan_moments():
+    derived = sym.wishart().steps[0].expr.removeO()
+    closed = sp.series(sym.wishart().result, sym.z, 0, sym.ORDER).removeO()
+    assert sp.simplify(derived - closed) == 0
+
+
+def test_layer_relative_variance_matches_v22():
+    mu1, mu2 = (sym.GaussSlopeMoment(sym.q, k) for k in (1, 2))
+    for kind, s_w in (("gaussian", 1), ("orthogonal", 0)):
+        assert sp.simplify(sym.layer_relative_variance(kind) - (s_w + mu2 / mu1 ** 2 - 1)) == 0
+
+
+def test_latex_of_the_derivations_renders():
+    for dv in (sym.s_transform(), sym.wishart(), sym.jacobian_spectrum()):
+        text = dv.to_latex()
+        assert dv.tag in text and "\\begin{align}" in text
+
+
+# --- linear networks: exact ----------------------------------------------------------------
+
+@pytest.mark.parametrize("L", [1, 2, 3, 6])
+def test_gaussian_linear_network_has_fuss_catalan_moments_and_edge(L):
+    p = spec.predict_spectrum([100] * (L + 1), "linear", "lecun")
+    m1, m2, m3 = (float(fuss_catalan(L, k)) for k in (1, 2, 3))
+    assert p.mean == pytest.approx(m1, rel=1e-12)
+    assert p.variance == pytest.approx(m2 - m1 ** 2, rel=1e-12)
+    assert p.third == pytest.approx(m3, rel=1e-12)
+    assert p.max == pytest.approx((L + 1) ** (L + 1) / L ** L, rel=1e-10)
+
+
+def test_orthogonal_linear_network_is_a_point_mass():
+    p = spec.predict_spectrum([100] * 4, "linear", "orthogonal")
+    assert (p.mean, p.variance, p.max) == (pytest.approx(1.0), pytest.approx(0.0, abs=1e-14),
+                                           pytest.approx(1.0))
+
+
+def test_marchenko_pastur_density():
+    p = spec.predict_spectrum([100, 100], "linear", "lecun")
+    x = np.linspace(0.05, 3.95, 40)
+    exact = np.sqrt(x * (4 - x)) / (2 * np.pi * x)
+    np.testing.assert_allclose(spec.density(p, x), exact, rtol=1e-5)
+    assert np.all(spec.density(p, np.array([4.2, 6.0])) < 1e-4)
+
+
+def test_density_integrates_to_the_moments():
+    """Two layers of tanh: the density's first and second moments by quadrature on a log grid
+    over the support (the mass near 0, where rho ~ x^(-2/3), carries almost no moment)."""
+    p = spec.predict_spectrum([200] * 3, "tanh", "normalized")
+    lx = np.linspace(math.log(p.max) - 18, math.log(p.max), 4001)
+    x = np.exp(lx)
+    w = spec.density(p, x) * x                      # rho(x) dx = rho(x) x dlog x
+    mass, first, second = (np.trapezoid(w * x ** k, lx) for k in (0, 1, 2))
+    assert 0.95 < mass <= 1.0
+    assert first == pytest.approx(p.mean, rel=1e-3)
+    assert second == pytest.approx(p.variance + p.mean ** 2, rel=1e-3)
+
+
+@pytest.mark.parametrize("init", ["lecun", "orthogonal"])
+def test_linear_networks_measured_against_exact(init):
+    p = spec.predict_spectrum([200] * 4, "linear", init)
+    m = spec.measure_spectrum([200] * 4, "linear", init, networks=6, seed=1)
+    c = spec.compare(p, m)
+    assert c["ok"], spec.format_comparison(c)
+    if init == "orthogonal":
+        np.testing.assert_allclose(m.eigenvalues, 1.0, rtol=1e-10)
+
+
+# --- nonlinear networks against Monte-Carlo --------------------------------------------------
+
+@pytest.mark.parametrize("activation, init", [("relu", "he"), ("tanh", "normalized"),
+                                              ("tanh", "standard"), ("tanh", "orthogonal")])
+def test_predicted_moments_agree_with_monte_carlo(activation, init):
+    widths = [300] * 5
+    p = spec.predict_spectrum(widths, activation, init)
+    m = spec.measure_spectrum(widths, activation, init, networks=10, seed=2)
+    c = spec.compare(p, m)
+    assert c["ok"], spec.format_comparison(c)
+
+
+def test_relu_at_the_critical_point():
+    """He init: chi = 1 in every layer, mean 1, variance L (s_W + E[f'^4]/E[f'^2]^2 - 1) = 2L."""
+    p = spec.predict_spectrum([100] * 6, "relu", "he")
+    assert p.mean == pytest.approx(1, rel=1e-12)
+    assert p.variance == pytest.approx(10, rel=1e-12)
+
+
+# --- reproducibility and input ---------------------------------------------------------------
+
+def test_same_seed_same_bits_whatever_the_number_of_networks():
+    a = spec.measure_spectrum([40] * 3, "tanh", "normalized", networks=3, seed=5)
+    b = spec.measure_spectrum([40] * 3, "tanh", "normalized", networks=5, seed=5)
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues[:3])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: spec.predict_spectrum([10, 20]), "spectra need equal widths"),
+    (lambda: spec.measure_spectrum([10, 10], networks=0), "networks must be a positive integer"),
+    (lambda: spec.predict_spectrum([10, 10], init="glorot"), "unknown init scheme"),
+    (lambda: spec.predict_spectrum([10, 10], "nope"), "unknown activation"),
+])
+def test_bad_input_is_one_line(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_json(capsys):
+    rc = cli.main(["spectrum", "--widths", "60,60,60", "--init", "orthogonal", "--networks", "4",
+                   "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["ok"]
+    for side in ("predicted", "measured"):
+        assert set(doc[side]) >= {"mean", "variance", "max"}
+        assert all(math.isfinite(v) for v in doc[side].values())
+
+
+def test_cli_bad_input(capsys):
+    assert cli.main(["spectrum", "--widths", "60,50"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "equal widths" in err
