@@ -1,4 +1,4 @@
-"""Depth scales and the order/chaos phase diagram (V17-V20, ``varprop.phase``): the derivations,
+"""Depth scales and the order/chaos phase diagram (V17, V18, V23, V24, ``varprop.phase``): the derivations,
 the two-input quadrature against closed forms, chi_c against the mean field's chi, the depth
 scales, and the Monte-Carlo correlation map against the theory."""
 import math
@@ -37,13 +37,13 @@ def test_derivations_v17_to_v20():
     # V18 ends in chi of V16 by substitution, not by typing
     assert cr.correlation_slope().result == mf.chi()
     assert cr.correlation_slope().steps[0].expr.has(cr.GaussJointSlope)
-    # V19: the chain rule, then Stein: f'^2 + f f''
+    # V23: the chain rule, then Stein: f'^2 + f f''
     u = sp.sqrt(mf.q) * cr.xi
     chain, stein = (s.expr.atoms(cr.GaussE).pop().args[0] for s in cr.length_depth_scale().steps[2:])
     assert sp.simplify(chain - cr.xi * cr.f(u) * cr.FPrime(u) / sp.sqrt(mf.q)) == 0
     assert sp.expand(stein - cr.FPrime(u) ** 2 - cr.f(u) * cr.FSecond(u)) == 0
     assert cr.correlation_depth_scale().result == -1 / sp.log(mf.chi())
-    assert [d.tag for d in cr.derivations()] == ["V17", "V18", "V19", "V20"]
+    assert [d.tag for d in cr.derivations()] == ["V17", "V18", "V23", "V24"]
     for d in cr.derivations():
         tex = d.to_latex()
         assert rf"\tag{{{d.tag}}}" in tex and "Subs" not in tex and "_xi_" not in tex
@@ -153,7 +153,7 @@ def test_finite_difference_slope_relu():
 @pytest.mark.parametrize("act,sw2,sb2", [("tanh", 2.0, 0.05), ("hard_tanh", 2.0, 0.1),
                                          ("selu", 1.0, 0.1)])
 def test_xi_q_is_the_slope_of_the_q_map(act, sw2, sb2):
-    """V19's evaluated line against a central difference of the 1-D quadrature's q-map: hard
+    """V23's evaluated line against a central difference of the 1-D quadrature's q-map: hard
     tanh's f'' has deltas at +-1 that a quadrature of f'^2 + f f'' would miss."""
     q, _ = fixed_point(act, sw2, sb2)
     _, second, _ = gaussian.moments(act)
@@ -163,7 +163,7 @@ def test_xi_q_is_the_slope_of_the_q_map(act, sw2, sb2):
 
 
 def test_xi_q_stein_line_for_smooth_f():
-    """For tanh, V19's last line (f'^2 + f f'', f'' by SymPy) is the same number."""
+    """For tanh, V23's last line (f'^2 + f f'', f'' by SymPy) is the same number."""
     q, _ = fixed_point("tanh", 2.0, 0.05)
     expr = cr.length_depth_scale().result.xreplace({mf.sigma_w2: 2.0, mf.q: q})
     integrand = expr.atoms(cr.GaussE).pop().args[0]

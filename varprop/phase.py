@@ -5,7 +5,7 @@ chaos") and Schoenholz et al. 2017 ("Deep information propagation"): two inputs 
 q* whose pre-activations have correlation c leave a layer with correlation c-map(c) (V17); the
 slope of the c-map at c = 1 is chi_c (V18), equal to chi of (V16); chi_c < 1 is the ordered
 phase (inputs' correlations go to c* = 1), chi_c > 1 the chaotic one (they go to a c* < 1), and
-chi_c = 1 the boundary between them, where the depth scale xi_c (V20) diverges; xi_q (V19) is
+chi_c = 1 the boundary between them, where the depth scale xi_c (V24) diverges; xi_q (V23) is
 the depth over which lengths settle to q*.
 
 Every number comes from a function that SymPy generates (``lambdify``) from
@@ -148,7 +148,7 @@ _VAR = (mf.sigma_w2, mf.sigma_b2)
 
 @cache
 def _compiled(name: str) -> dict:
-    """The numeric forms of V16-V20 for one activation, each a function of
+    """The numeric forms of V16-V18, V23, V24 for one activation, each a function of
     (sigma_w^2, sigma_b^2, q[, c])."""
     length = cr.length_depth_scale().steps
     scale_c = cr.correlation_depth_scale().steps
@@ -157,10 +157,10 @@ def _compiled(name: str) -> dict:
         "c_map": _lambdify(name, (*_VAR, mf.q, cr.c), cr.correlation_map().result),    # V17
         "c_slope": _lambdify(name, (*_VAR, mf.q, cr.c), cr.correlation_map_slope()),
         "chi_c": _lambdify(name, (*_VAR, mf.q), cr.correlation_slope().result),        # V18
-        # V19's line with f and f' only (f'' can hold Dirac deltas at kinks)
+        # V23's line with f and f' only (f'' can hold Dirac deltas at kinks)
         "xi_q": _lambdify(name, (*_VAR, mf.q), next(
             s.expr for s in reversed(length) if not s.expr.atoms(cr.FSecond, sp.Derivative))),
-        # V20's line at a general c* (the chaotic phase's), and its result (c* = 1, ordered)
+        # V24's line at a general c* (the chaotic phase's), and its result (c* = 1, ordered)
         "xi_c": _lambdify(name, (*_VAR, mf.q, cr.c_star), next(
             s.expr for s in scale_c if cr.c_star in s.expr.free_symbols)),
         "xi_c_ordered": _lambdify(name, (*_VAR, mf.q), cr.correlation_depth_scale().result),
@@ -306,9 +306,9 @@ def fixed_point_correlation(activation: str, weight_variance: float, bias_varian
 
 def depth_scales(activation: str, weight_variance: float,
                  bias_variance: float = 0.0) -> tuple[float, float]:
-    """(xi_q, xi_c): the depth scales of V19 and V20 at the fixed point q* (Schoenholz et al.
+    """(xi_q, xi_c): the depth scales of V23 and V24 at the fixed point q* (Schoenholz et al.
     2017). xi_c = -1/log(slope of the c-map at c*): -1/log(chi_c) in the ordered
-    phase (chi_c <= 1, c* = 1; V20's result), the slope at c* < 1 (``fixed_point_correlation``)
+    phase (chi_c <= 1, c* = 1; V24's result), the slope at c* < 1 (``fixed_point_correlation``)
     in the chaotic one; inf where the slope is 1 (the order/chaos boundary, chi_c = 1). Where
     q* = 0, q -> 0+ (``Q_ZERO``); where q* = inf (no fixed point) both are nan.
 

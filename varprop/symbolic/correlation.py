@@ -11,10 +11,10 @@ Schoenholz et al. 2017, "Deep information propagation"):
 - V18  chi_c, its slope at c = 1 and q = q*: Price's theorem, then c = 1, then the fixed
        point, which leaves chi of (V16) (``meanfield.chi``); chi_c = 1 is the order/chaos
        boundary;
-- V19  xi_q = -1/log(chi_q), the depth over which q approaches q*, with chi_q the slope of the
+- V23  xi_q = -1/log(chi_q), the depth over which q approaches q*, with chi_q the slope of the
        (V16) map at q*: d/dq E[f(sqrt(q) xi)^2] by the chain rule under E, then Gaussian
        integration by parts (Stein), sigma_w^2 E[f'^2 + f f''];
-- V20  xi_c = -1/log of the slope of (V17) at its stable fixed point c*; in the ordered phase
+- V24  xi_c = -1/log of the slope of (V17) at its stable fixed point c*; in the ordered phase
        c* = 1 and xi_c = -1/log(chi_c), which diverges at chi_c = 1.
 
 ``GaussJoint`` and ``GaussJointSlope`` are the unevaluated two-input expectations (like
@@ -216,9 +216,9 @@ def correlation_slope() -> Derivation:
 
 @cache
 def length_depth_scale() -> Derivation:
-    """V19: xi_q = -1/log(chi_q), chi_q = sigma_w^2 E[f'^2 + f f''] the slope of the q-map at q*
+    """V23: xi_q = -1/log(chi_q), chi_q = sigma_w^2 E[f'^2 + f f''] the slope of the q-map at q*
     (Schoenholz et al. 2017)."""
-    dv = Derivation(key="length_depth_scale", tag="V19", title="Depth scale of the length",
+    dv = Derivation(key="length_depth_scale", tag="V23", title="Depth scale of the length",
                     lhs=xi_q,
                     intro=(r"Near $q^*$, (V16) multiplies $q^l - q^*$ by its slope $\chi_q$ per "
                            r"layer: $q^l - q^* \propto \chi_q^l = e^{-l/\xi_q}$."))
@@ -239,9 +239,9 @@ def length_depth_scale() -> Derivation:
 
 @cache
 def correlation_depth_scale() -> Derivation:
-    """V20: xi_c = -1/log(slope of V17 at its stable fixed point c*); -1/log(chi_c) in the
+    """V24: xi_c = -1/log(slope of V17 at its stable fixed point c*); -1/log(chi_c) in the
     ordered phase (Schoenholz et al. 2017)."""
-    dv = Derivation(key="correlation_depth_scale", tag="V20", title="Depth scale of the correlation",
+    dv = Derivation(key="correlation_depth_scale", tag="V24", title="Depth scale of the correlation",
                     lhs=xi_c,
                     intro=(r"Near a stable fixed point $c^*$ of (V17) at $q = q^*$, $c^l - c^*$ is "
                            r"multiplied by the map's slope $\chi_{c^*}$ there per layer."))
@@ -263,6 +263,6 @@ __all__ = ["Corr", "Cov", "FPrime", "FSecond", "GaussE", "GaussJoint", "GaussJoi
 
 
 def derivations() -> list[Derivation]:
-    """V17-V20, in order (for ``symbolic.document``)."""
+    """V17, V18, V23, V24, in order (for ``symbolic.document``)."""
     return [correlation_map(), correlation_slope(), length_depth_scale(),
             correlation_depth_scale()]
