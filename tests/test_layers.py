@@ -17,10 +17,12 @@ own layer and of lower ones.
     8 commands   varprop.cli, varprop.*.cli, varprop.__main__: argument parsing only
     7 figures    varprop.figures (the pipeline; re-exports one module per figure), figures.*
     7.5 integrations  varprop.torch: PyTorch models through the theory (draws with figures.style)
-    6 results    experiments, summaries, store, engine: configs -> computed and stored results
+    6 results    experiments, spectral_experiments, summaries, store, engine: configs ->
+                 computed and stored results
     5 training   varprop.training.*: networks, SGD, monitors, runs, tuning
     4 data       varprop.datasets (lazy re-export of interface/shapeset/cache), datasets.*
-    3 sampling   montecarlo, check: Monte-Carlo measurements and their comparison to theory
+    3 sampling   montecarlo, check, spectrum, phase: Monte-Carlo measurements and their
+                 comparison to theory
     2 numerics   kernels (the activations' numeric forms), kernels.*, initialization,
                  gaussian, theory, criticality
     1 symbolic   varprop.symbolic.*: the derivations (SymPy)
@@ -46,10 +48,11 @@ LAYERS = (   # lowest first; the docstring says what each holds
     ("symbolic", ("varprop.symbolic", "varprop.symbolic.*")),
     ("numerics", ("varprop.kernels", "varprop.kernels.*", "varprop.initialization",
                   "varprop.gaussian", "varprop.theory", "varprop.criticality")),
-    ("sampling", ("varprop.montecarlo", "varprop.check")),
+    ("sampling", ("varprop.montecarlo", "varprop.check", "varprop.spectrum", "varprop.phase")),
     ("data", ("varprop.datasets", "varprop.datasets.*")),
     ("training", ("varprop.training", "varprop.training.*")),
-    ("results", ("varprop.experiments", "varprop.summaries", "varprop.store", "varprop.engine")),
+    ("results", ("varprop.experiments", "varprop.spectral_experiments", "varprop.summaries",
+                 "varprop.store", "varprop.engine")),
     ("figures", ("varprop.figures", "varprop.figures.*")),
     ("integrations", ("varprop.torch",)),
     ("commands", ("varprop.cli", "varprop.*.cli", "varprop.__main__")),

@@ -154,3 +154,51 @@ def test_cli_bad_input(capsys):
     assert cli.main(["spectrum", "--widths", "60,50"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "equal widths" in err
+
+
+def test_orthogonal_depth_one_density_is_the_law_of_f_prime_squared():
+    """One orthogonal layer: J J^T's eigenvalues are sigma_w^2 f'(s)^2 exactly, whose density
+    follows by a change of variables (here tanh, q = 1: lambda = sech(xi)^4)."""
+    p = spec.predict_spectrum([100, 100], "tanh", "orthogonal")
+    assert p.q[0] == pytest.approx(1.0) and p.sigma_w2[0] == pytest.approx(1.0)
+    lam = np.geomspace(1e-4, 0.9, 15)
+    u = np.arccosh(lam ** -0.25)
+    exact = 2 * np.exp(-u ** 2 / 2) / math.sqrt(2 * math.pi) / (
+        4 * np.cosh(u) ** -4 * np.tanh(u))
+    np.testing.assert_allclose(spec.density(p, lam), exact, rtol=0.15)
+
+
+# --- the phase diagram from the command line; the experiments behind Fig. S and Fig. P --------
+
+def test_phase_cli(capsys):
+    rc = cli.main(["phase", "--activation", "tanh", "--grid", "4", "--measure", "0.5,3",
+                   "--width", "64", "--depth", "5", "--networks", "4", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["ok"]
+    assert doc["boundary"][0] == {"bias_variance": 0.0, "weight_variance": pytest.approx(1.0)}
+    sides = np.array(doc["side"])
+    assert sides[0, 0] == "ordered" and sides[-1, 0] == "chaotic"
+    assert [len(p["measured"]) for p in doc["measured"]["points"]] == [5, 5]
+    assert cli.main(["phase", "--weight-range", "2,1"]) == 2
+    assert "increasing" in capsys.readouterr().err
+
+
+def test_spectrum_and_phase_experiments_through_the_engine(tmp_path):
+    """Both kinds computed by the engine into a store, read back, and drawn; a rerun computes
+    nothing; the stored verdicts agree."""
+    from varprop import engine, figures
+
+    out = figures.make(["S", "P"], scale="smoke", out=tmp_path / "out", store_root=tmp_path,
+                       jobs=1, log=lambda m: None)
+    assert [r["id"] for r in out] == ["S", "P"]
+    spectra = engine.load("jacobian_spectrum", "smoke", tmp_path)
+    for init in ("standard", "normalized", "orthogonal"):
+        meta = spectra[init]["meta"]
+        assert set(meta["depths"]) == {"1", "3", "5"}
+        assert all(c["ok"] for c in meta["depths"].values())
+        assert spectra[init]["eigenvalues_5"].shape == (2, 100)
+    phase = engine.load("phase_diagram", "smoke", tmp_path)      # one entry: the result itself
+    assert phase["meta"]["agree"]
+    assert phase["chi_c"].shape == (8, 8)
+    assert engine.run(["jacobian_spectrum", "phase_diagram"], "smoke", tmp_path, jobs=1,
+                      log=lambda m: None) == 0

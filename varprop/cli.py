@@ -410,9 +410,118 @@ def _add_spectrum(sub) -> None:
     p.set_defaults(func=_cmd_spectrum)
 
 
+def _numbers(text, what: str, count: int | None = None) -> list[float]:
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    values = [_number(p, what) for p in parts]
+    if not values or (count is not None and len(values) != count):
+        want = f"{count} numbers" if count else "numbers"
+        raise UsageError(f"varprop: error: {what} takes {want} separated by commas, got {text!r}")
+    return values
+
+
+def _cmd_phase(args) -> int:
+    from .phase import boundary, depth_scales, measure_correlation_map, phase_grid
+
+    w_lo, w_hi = _numbers(args.weight_range, "--weight-range", 2)
+    b_lo, b_hi = _numbers(args.bias_range, "--bias-range", 2)
+    if not (0 < w_lo < w_hi and 0 <= b_lo < b_hi):
+        raise UsageError("varprop: error: ranges must be increasing, weight variances positive "
+                         "and bias variances non-negative")
+    if args.grid < 2:
+        raise UsageError(f"varprop: error: --grid must be at least 2, got {args.grid}")
+    weights = [float(v) for v in _numbers(args.measure, "--measure")]
+    sb2 = _number(args.measure_bias, "--measure-bias")
+    c_in = _number(args.c_in, "--c-in")
+    import numpy as np
+
+    w = np.linspace(w_lo, w_hi, args.grid)
+    b = np.linspace(b_lo, b_hi, args.grid)
+    grid = phase_grid(args.activation, w, b)
+    edge = boundary(args.activation, b)
+    rows = []
+    ok = True
+    for k, wv in enumerate(weights):
+        m = measure_correlation_map(args.activation, wv, sb2, [c_in], args.width, args.depth,
+                                    args.networks, args.seed + k)
+        xi_q, xi_c = depth_scales(args.activation, wv, sb2)
+        agree = bool(m.agrees().all())
+        ok &= agree
+        rows.append({"weight_variance": wv, "bias_variance": sb2, "xi_q": xi_q, "xi_c": xi_c,
+                     "chi_c": float(phase_grid(args.activation, [wv], [sb2]).chi_c[0, 0]),
+                     "measured": m.correlation[:, 0].tolist(), "se": m.se[:, 0].tolist(),
+                     "theory": m.theory[:, 0].tolist(),
+                     "tolerance": m.tolerance()[:, 0].tolist(), "agree": agree})
+    doc = {"activation": args.activation, "weight_variances": w.tolist(),
+           "bias_variances": b.tolist(), "chi_c": grid.chi_c.tolist(),
+           "side": grid.side.tolist(),
+           "boundary": [{"bias_variance": float(bv), "weight_variance":
+                         (None if not np.isfinite(wv) else float(wv))} for bv, wv in zip(b, edge)],
+           "measured": {"width": args.width, "depth": args.depth, "networks": args.networks,
+                        "seed": args.seed, "c_in": c_in, "points": rows},
+           "ok": ok}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0 if ok else 1
+    mark = {"ordered": ".", "critical": "|", "chaotic": "#"}
+    lines = [f"varprop phase: {args.activation}, chi_c at the fixed point over sigma_w^2 "
+             f"(columns, {w_lo:g} to {w_hi:g}) and sigma_b^2 (rows); . ordered, # chaotic",
+             *(f"  sigma_b^2 = {bv:<8.4g} " + "".join(mark[grid.side[i, j]] for i in range(w.size))
+               + ("   boundary: sigma_w^2 = " + (f"{ev:.4g}" if np.isfinite(ev) else "none"))
+               for j, (bv, ev) in enumerate(zip(b, edge))),
+             f"Monte-Carlo: width {args.width}, {args.networks} networks, two inputs of "
+             f"correlation {c_in:g}, sigma_b^2 = {sb2:g}; correlation after layers 1 and "
+             f"{args.depth} against the c-map (V17)",
+             f"  {'sigma_w^2':>9} {'chi_c':>8} {'xi_c':>8} {'layer 1':>17} "
+             f"{'layer ' + str(args.depth):>17}  verdict"]
+    for r in rows:
+        def cell(k):
+            return f"{r['measured'][k]:.3f}±{r['se'][k]:.3f}/{r['theory'][k]:.3f}"
+        lines.append(f"  {r['weight_variance']:>9.4g} {r['chi_c']:>8.4g} {r['xi_c']:>8.3g} "
+                     f"{cell(0):>17} {cell(-1):>17}  {'ok' if r['agree'] else 'differs'}")
+    lines.append("all agree" if ok else "DISAGREEMENT beyond the tolerance")
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _add_phase(sub) -> None:
+    from .symbolic.activations import ACTIVATIONS
+
+    p = sub.add_parser("phase", help="the order/chaos phase diagram, with measured correlations",
+                       description=(
+                           "chi_c (V18), the slope of the correlation map at c = 1 for two "
+                           "inputs at the fixed point q* (V16), over a grid of sigma_w^2 = "
+                           "n Var[W] and sigma_b^2: below 1 the ordered phase, above 1 the "
+                           "chaotic one; the boundary chi_c = 1 for each sigma_b^2; the depth "
+                           "scales xi_q, xi_c (V23, V24); and Monte-Carlo: pairs of inputs of "
+                           "correlation C_IN through NETWORKS random networks of WIDTH units, "
+                           "their correlation after each layer (SE across networks) against "
+                           "the c-map (V17) iterated. Exit status 1 when a measurement "
+                           "disagrees beyond t SE + layer/width."),
+                       epilog="example: varprop phase --activation tanh --measure 0.5,1,2,4")
+    p.add_argument("--activation", default="tanh", metavar="A",
+                   help=f"a name ({', '.join(ACTIVATIONS)}, leaky_relu(a)) or an expression in "
+                        "x (default: %(default)s)")
+    p.add_argument("--weight-range", default="0.25,4", metavar="LO,HI",
+                   help="sigma_w^2 range of the grid (default: %(default)s)")
+    p.add_argument("--bias-range", default="0,0.3", metavar="LO,HI",
+                   help="sigma_b^2 range of the grid (default: %(default)s)")
+    p.add_argument("--grid", type=int, default=12, help="grid points per axis (default: 12)")
+    p.add_argument("--measure", default="0.5,1,1.5,2,3,4", metavar="W1,W2,...",
+                   help="sigma_w^2 values measured by Monte-Carlo (default: %(default)s)")
+    p.add_argument("--measure-bias", default="0.05", metavar="B",
+                   help="sigma_b^2 of the measurements (default: %(default)s)")
+    p.add_argument("--c-in", default="0.6", help="the inputs' correlation (default: 0.6)")
+    p.add_argument("--width", type=int, default=200, help="units per layer (default: 200)")
+    p.add_argument("--depth", type=int, default=10, help="layers (default: 10)")
+    p.add_argument("--networks", type=int, default=8, help="networks (default: 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_phase)
+
+
 # Each entry adds one sub-command; modules outside this file register theirs here.
 COMMANDS = [_add_derive, _add_predict, _add_check, _add_gain, _add_audit, _add_spectrum,
-            _add_data, _add_figures, _add_train]
+            _add_phase, _add_data, _add_figures, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

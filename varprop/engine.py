@@ -415,16 +415,25 @@ def _has_bokeh() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
 
+def experiment_module(kind):
+    """The module that computes a kind of result at initialisation (``store.KINDS``): it has
+    ``entries``, ``tasks``, ``finish`` and ``memory_needed``."""
+    import importlib
+
+    if kind not in store.KINDS or kind == TRAINING:
+        raise ValueError(f"unknown experiment kind {kind!r}; choose one of: "
+                         f"{', '.join(store.KINDS)}")
+    return importlib.import_module(store.KINDS[kind])
+
+
 class EntryJob:
     """One result at initialisation: its Monte-Carlo batches (tasks), then the step that
     combines them, adds the theories and stores the result (a task too)."""
 
     def __init__(self, config_name: str, kind: str, entry: str, params: dict, folder: Path):
-        from . import experiments
-
         self.config_name, self.kind, self.entry = config_name, kind, entry
         self.params, self.folder = params, Path(folder)
-        self.steps = experiments.tasks(kind, params)
+        self.steps = experiment_module(kind).tasks(kind, params)
         self.partials = [None] * len(self.steps)
         self.submitted = False
         self.finishing = False
@@ -446,8 +455,7 @@ class EntryJob:
         return 0 if self.done else len(self.steps) + 1
 
     def memory_needed(self) -> int:
-        from . import experiments
-        return experiments.memory_needed(self.kind, self.params)
+        return experiment_module(self.kind).memory_needed(self.kind, self.params)
 
     def next_tasks(self) -> list[TaskSpec]:
         name = f"{self.config_name}/{store.slug(self.entry)}"
@@ -475,11 +483,10 @@ class EntryJob:
 
 def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
     """A task: compute one result at initialisation from its batches and store it."""
-    from . import experiments
     from .threads import thread_limits
 
     with thread_limits(blas_threads=1, numba_threads=1):
-        arrays, meta = experiments.finish(kind, params, partials)
+        arrays, meta = experiment_module(kind).finish(kind, params, partials)
     store.write_result(folder, kind, params, arrays, meta)
     return folder
 
@@ -487,8 +494,6 @@ def compute_entry(kind: str, params: dict, folder: str, partials=()) -> str:
 def jobs_for(names, scale: str, root=None, configs=None) -> list:
     """Every job of the configs ``names`` at ``scale`` (done or not); ``configs``: the folder
     of the configs (default: the package's, ``varprop/configs/``)."""
-    from . import experiments
-
     root = store.root(root)
     jobs = []
     for name in names:
@@ -497,7 +502,7 @@ def jobs_for(names, scale: str, root=None, configs=None) -> list:
         if kind == TRAINING:
             jobs += training_jobs(name, params, scale, root)
             continue
-        for entry, sub in experiments.entries(kind, params).items():
+        for entry, sub in experiment_module(kind).entries(kind, params).items():
             jobs.append(EntryJob(name, kind, entry, sub, root / scale / name / store.slug(entry)))
     return jobs
 

@@ -79,6 +79,60 @@ def slope_law(activation: str, q: float):
     return d, weights
 
 
+BINS = 1000            # bins of a D^2 law's continuous part, for the density
+XI_GRID = 400_001      # points of xi in [-12, 12] that sample it
+
+
+@dataclass(frozen=True)
+class BinnedLaw:
+    """A layer's D^2 law for the density: atoms (values, masses) and a piecewise-constant
+    density on bins (edges, masses), so that M_D(u) is an exact, smooth function of complex u
+    (quadrature nodes would show through as spikes at small eta)."""
+
+    atoms: np.ndarray
+    atom_mass: np.ndarray
+    edges: np.ndarray
+    bin_mass: np.ndarray
+
+    def m_d(self, u):
+        """M_D(u) = E[u d / (1 - u d)] and M_D'(u) = E[d / (1 - u d)^2]."""
+        den = 1 - u * self.atoms
+        val = np.sum(self.atom_mass * u * self.atoms / den)
+        slope = np.sum(self.atom_mass * self.atoms / den ** 2)
+        if self.bin_mass.size:
+            lo, hi = self.edges[:-1], self.edges[1:]
+            dens = self.bin_mass / (hi - lo)
+            log = np.log(1 - u * hi) - np.log(1 - u * lo)
+            val += np.sum(dens * (-(hi - lo) - log / u))
+            slope += np.sum(dens * (log + 1 / (1 - u * hi) - 1 / (1 - u * lo))) / u ** 2
+        return val, slope
+
+
+def binned_law(activation: str, q: float) -> BinnedLaw:
+    """The law of d = f'(sqrt(q) xi)^2 on a fine grid of xi: values held on a set of xi of
+    mass > 1e-3 (ReLU's 0 and 1) are atoms, the rest is binned."""
+    act = get_activation(activation)
+    fp = numpy_functions(act.name)[1]
+    xi = np.linspace(-12, 12, XI_GRID)
+    w = np.exp(-xi ** 2 / 2)
+    w /= w.sum()
+    with np.errstate(over="ignore"):
+        d = np.asarray(fp(math.sqrt(q) * xi), dtype=float) ** 2
+    values, inverse = np.unique(d, return_inverse=True)
+    mass = np.bincount(inverse, weights=w)
+    atom = mass > 1e-3
+    rest = ~atom[inverse]
+    if not rest.any() or np.ptp(d[rest]) <= 1e-12 * max(float(d.max()), 1e-300):
+        return BinnedLaw(values[atom | (mass > 0)] if not rest.any() else values,
+                         mass[atom | (mass > 0)] if not rest.any() else mass,
+                         np.zeros(1), np.zeros(0))
+    lo, hi = d[rest].min(), d[rest].max()
+    near = lo + (hi - lo) * np.geomspace(1e-9, 1.0 / BINS, 200)     # resolve small d too
+    edges = np.unique(np.concatenate([np.linspace(lo, hi, BINS + 1), near]))
+    bin_mass = np.histogram(d[rest], bins=edges, weights=w[rest])[0]
+    return BinnedLaw(values[atom], mass[atom], edges, bin_mass)
+
+
 @dataclass(frozen=True)
 class SpectrumPrediction:
     widths: tuple[int, ...]
@@ -218,39 +272,81 @@ def _replace(pred, **kw):
     return replace(pred, **kw)
 
 
+ETA_PATH = 1e-2        # the density's x-continuation runs at this relative imaginary part
+
+
 def density(pred: SpectrumPrediction, x, eta: float = 1e-6) -> np.ndarray:
-    """rho(x) of J J^T's eigenvalues at the points ``x`` (> 0), by Newton on (m, u_1..u_L) at
-    x + i eta*max, continued from the largest x down (outside the support m is real)."""
+    """rho(x) of J J^T's eigenvalues at the points ``x`` (> 0): -Im G(z) / pi at
+    z = x (1 + i eta), G = (1 + m)/z, m from Newton on (m, u_1..u_L). The physical solution is
+    the one connected to the upper half plane, where it is unique and near the moment series:
+    the first point is reached from z = x (1 + i) down through the imaginary part; the others
+    are continued in x at z = x (1 + i ETA_PATH), where the branches stay apart, and taken down
+    to ``eta`` from there. ``eta`` smooths over a relative width eta; 1e-6 resolves the
+    Marchenko-Pastur law to 1e-5."""
     x = np.asarray(x, dtype=float)
-    order = np.argsort(-x)
-    scale = max(pred.max, pred.mean)
-    eta = eta * scale
     out = np.empty_like(x)
-    zc = x[order[0]] + 1j * eta
-    mv = complex(pred.mean / zc)
-    us = [mv / float(np.sum(w * d)) for d, w in pred.laws]
-    for idx in order:
-        zc = x[idx] + 1j * eta
-        mv, us = _newton(pred, zc, mv, us)
-        out[idx] = -((1 + mv) / zc).imag / math.pi
+    mu1 = [float(np.sum(w * d)) for d, w in pred.laws]
+    binned = [binned_law(pred.activation, qv) for qv in pred.q]
+    down = np.geomspace(ETA_PATH, eta, max(2, int(round(math.log10(ETA_PATH / eta))) + 1)) \
+        if eta < ETA_PATH else np.array([eta])
+    path = None                     # (m, us) at ETA_PATH for the previous x
+    for flat in np.argsort(-x, axis=None):     # from the top down: the series start is best there
+        idx = np.unravel_index(flat, x.shape)
+        xv = float(x[idx])
+        if path is None:
+            zc = xv * (1 + 1j)      # M(1/z) from the first three moments; u_l ~ m / mu_1
+            m2 = pred.variance + pred.mean ** 2
+            mv = pred.mean / zc + m2 / zc ** 2 + pred.third / zc ** 3
+            us = [mv / m for m in mu1]
+            for e in np.geomspace(1.0, ETA_PATH, 9):
+                mv, us = _newton(pred, binned, xv * (1 + 1j * e), mv, us)
+        else:
+            mv, us = _newton(pred, binned, xv * (1 + 1j * ETA_PATH), *path)
+        path = (mv, us)
+        for e in down:
+            mv, us = _newton(pred, binned, xv * (1 + 1j * e), mv, us)
+        out[idx] = -((1 + mv) / (xv * (1 + 1j * down[-1]))).imag / math.pi
     return np.maximum(out, 0.0)
 
 
-def _newton(pred, zc, mv, us, steps=100):
-    """Solve F(m) = z m S(m) - (1 + m) = 0 with each S_D^l(m) from M_D^l(u_l) = m."""
+def _newton(pred, binned, zc, mv, us, steps=100):
+    """Solve, jointly for v = (m, u_1..u_L), F_0 = z ((1+m)/m)^(L-1) prod_l S_W(m) u_l - 1 = 0
+    (z m S(m) = 1 + m with S = prod_l S_W(m) (1+m)/m u_l, its spurious root m = -1 divided
+    out) and F_l = M_D^l(u_l) - m = 0 (no inner inversions, which are ill-conditioned near the
+    real axis); damped Newton with the analytic Jacobian but dF_0/dm (a finite difference)."""
+    sw = _weight_s_function(pred.weights)
+    L = len(us)
+    v = np.array([mv, *us], dtype=complex)
+
+    def f0(m_, u_):     # z m S(m) / (1 + m) - 1: the root m = -1 of z m S(m) - (1+m) divided out
+        prod = ((1 + m_) / m_) ** (L - 1) + 0j
+        for s2, u in zip(pred.sigma_w2, u_):
+            prod = prod * sw(s2, m_) * u
+        return zc * prod - 1, prod
+
     for _ in range(steps):
-        us = [_solve_u(d, w, mv, u) for (d, w), u in zip(pred.laws, us)]
-        f = zc * mv * _s_total(pred, mv, us) - (1 + mv)
-        h = 1e-7 * max(abs(mv), 1e-12)
-        us_h = [_solve_u(d, w, mv + h, u) for (d, w), u in zip(pred.laws, us)]
-        fh = zc * (mv + h) * _s_total(pred, mv + h, us_h) - (1 + mv + h)
-        step = f * h / (fh - f)
-        while abs(step) > 0.5 * abs(mv):        # keep m away from 0 and from jumping branches
-            step /= 2
-        mv = mv - step
-        if abs(step) <= 1e-13 * abs(mv):
+        m_, u_ = v[0], v[1:]
+        F = np.empty(L + 1, dtype=complex)
+        Jm = np.zeros((L + 1, L + 1), dtype=complex)
+        F[0], prod = f0(m_, u_)
+        h = 1e-7 * abs(m_)
+        Jm[0, 0] = (f0(m_ + h, u_)[0] - F[0]) / h
+        Jm[0, 1:] = zc * prod / u_
+        for l, (law, u) in enumerate(zip(binned, u_)):
+            val, slope = law.m_d(u)
+            F[l + 1] = val - m_
+            Jm[l + 1, 0] = -1
+            Jm[l + 1, l + 1] = slope
+        step = np.linalg.solve(Jm, F)
+        scale = np.max(np.abs(step) / (0.5 * np.abs(v)))
+        if scale > 1:
+            step = step / scale                  # damped: no component moves by half itself
+        v = v - step
+        if not np.all(np.isfinite(v)):
+            raise ArithmeticError(f"the spectral density's Newton iteration diverged at z = {zc}")
+        if np.max(np.abs(step) / np.abs(v)) <= 1e-12:
             break
-    return mv, us
+    return v[0], list(v[1:])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ KINDS = {
     "init_statistics": "varprop.experiments",
     "cost_surface": "varprop.experiments",
     "shapeset_examples": "varprop.experiments",
+    "jacobian_spectrum": "varprop.spectral_experiments",
+    "phase_diagram": "varprop.spectral_experiments",
     "training": "varprop.training.run",
 }
 

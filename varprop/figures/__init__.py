@@ -17,7 +17,7 @@ import importlib
 import time
 from pathlib import Path
 
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "J", "V", "T",
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "J", "V", "T", "S", "P",
            "TABLE1", "CLAIMS")
 TEXTS = ("TABLE1", "CLAIMS")   # written as text (Markdown, LaTeX) by the module's ``write``
 DEFAULT_OUT = Path("paper_figures")

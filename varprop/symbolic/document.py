@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import write_bytes_atomic
-from . import conditions, laws, meanfield, moments, recurrences, schemes, tables
+from . import (conditions, correlation, laws, meanfield, moments, recurrences, schemes,
+               spectrum, tables)
 
 MAIN = "varprop.tex"
 FRAGMENTS = "fragments"
@@ -45,6 +46,12 @@ SECTIONS = [
                                                  meanfield.meanfield_backward,
                                                  meanfield.jacobian_mean_square,
                                                  meanfield.fixed_point]),
+    ("Two inputs: correlations, order and chaos", [correlation.correlation_map,
+                                                    correlation.correlation_slope,
+                                                    correlation.length_depth_scale,
+                                                    correlation.correlation_depth_scale]),
+    ("The spectrum of the input-output Jacobian", [spectrum.s_transform, spectrum.wishart,
+                                                   spectrum.jacobian_spectrum]),
 ]
 
 PREAMBLE = r"""\documentclass[10pt]{article}
