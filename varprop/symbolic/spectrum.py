@@ -28,6 +28,7 @@ import sympy as sp
 
 from .derivation import Derivation
 from .meanfield import q, sigma_w2
+from .notation import latex
 
 ORDER = 3           # moments m_1 .. m_3 and S-coefficients s_0 .. s_2
 z = sp.Symbol("z")
@@ -107,7 +108,7 @@ def wishart() -> Derivation:
             r"the series of $1/(\sigma_w^2(1+z))$, to every order (Marchenko--Pastur)")
     dv.note = (r"Orthogonal $W$ scaled by $\sigma_w$: every eigenvalue of $WW^\top$ is "
                r"$\sigma_w^2$, so $M(z) = \sigma_w^2 z/(1 - \sigma_w^2 z)$ and "
-               rf"$S_{{WW^\top}}(z) = {sp.latex(orthogonal_s())}$.")
+               rf"$S_{{WW^\top}}(z) = {latex(orthogonal_s())}$.")
     return dv
 
 
@@ -144,7 +145,7 @@ def jacobian_spectrum() -> Derivation:
     dv.step(ratio.subs(total), r"(V19), $S_{JJ^\top}$ to first order in $z$: "
                                r"$\prod_l s_0(l)\,(1 + z\sum_l s_1(l)/s_0(l))$")
     per_layer = sp.simplify((s[1] / s[0]).subs(dict(zip(s, s_coefficients()))))  # -(m2/m1^2 - 1)
-    dv.step(sp.Sum(-per_layer.subs({m[0]: sp.Symbol("m_1(l)"), m[1]: sp.Symbol("m_2(l)")}),
+    dv.step(sp.Sum(-per_layer.subs({m[0]: sp.Function("m_1")(ell), m[1]: sp.Function("m_2")(ell)}),
                    (ell, 1, L)),
             r"each layer's $s_1/s_0 = 1 - m_2/m_1^2$ by (V19)")
     dv.note = (r"For one layer, $m_2/m_1^2 - 1$ of $W W^\top (D)^2$ adds that of the weights, "
