@@ -97,6 +97,8 @@ DYNAMIC = {
     "varprop.datasets": lambda: {f"varprop.datasets.{m}"
                                  for m in _constant("varprop.datasets", "_LAZY").values()},
     "varprop.figures": _figure_modules,
+    # engine.experiment_module: the module behind each kind of result
+    "varprop.engine": lambda: set(_constant("varprop.store", "KINDS").values()),
 }
 
 
