@@ -295,7 +295,7 @@ def test_predicted_activation_density_is_tanh_of_gaussian():
 def test_parse_only_and_bad_input():
     assert figures.parse_only("6, j,6") == ["6", "J"]
     assert figures.parse_only("table1,t") == ["TABLE1", "T"]
-    with pytest.raises(ValueError, match="choose from: 1, 2, 3, .*, T, TABLE1, CLAIMS"):
+    with pytest.raises(ValueError, match="choose from: 1, 2, 3, .*, T, S, P, TABLE1, CLAIMS"):
         figures.parse_only("13")
     with pytest.raises(ValueError, match="smoke, gallery, paper"):
         engine.load_config("init_tanh", "huge")
