@@ -11,16 +11,17 @@ normal, truncated normal) or as a point mass (orthogonal):
   layers multiplied, V20, and turned into moments by V19, generated code), and the largest
   eigenvalue, the edge of the support: the minimum over the real branch m > 0 of
   x(m) = (1 + m) / (m S(m)), where the real solution of M(1/x) = m ceases to exist;
-- ``density``: rho(x) = -Im G(x + i eta) / pi with G(z) = (1 + m)/z, m solving
+- ``density``: rho(x) = -Im G(x (1 + i eta)) / pi with G(z) = (1 + m)/z, m solving
   z^{-1} = m S(m) / (1 + m) with S(m) = prod_l S_W(m) S_D^l(m) and S_D^l(m) = (1+m)/m u_l,
-  M_D^l(u_l) = m — Newton on (m, u_1..u_L) continued from outside the support;
+  M_D^l(u_l) = m — Newton on (m, u_1..u_L) continued down from the upper half plane, each
+  layer's law of f'^2 binned (``BinnedLaw``) so that M_D is smooth in u;
 - ``measure_spectrum``: R sampled networks, one input each, J formed by BLAS products and its
   squared singular values; mean, variance and maximum per network, SE across networks.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -222,7 +223,7 @@ def _solve_u(d, w, mv, u0, steps=60):
 def _with_edge(pred):
     """The right edge of the support: min over the real branch of x(m) = (1+m)/(m S(m))."""
     if pred.weights == "orthogonal" and all(np.ptp(d) == 0 for d, _ in pred.laws):
-        return _replace(pred, max=pred.mean)        # a point mass: every eigenvalue the mean
+        return replace(pred, max=pred.mean)         # a point mass: every eigenvalue the mean
     dmax = [float(np.max(d)) for d, _ in pred.laws]
 
     def x_of(mv, us):
@@ -264,12 +265,7 @@ def _with_edge(pred):
         else:
             lo = a
     best = min(xs[k], x_of(math.exp((lo + hi) / 2), branch(math.exp((lo + hi) / 2), start) or start))
-    return _replace(pred, max=best)
-
-
-def _replace(pred, **kw):
-    from dataclasses import replace
-    return replace(pred, **kw)
+    return replace(pred, max=best)
 
 
 ETA_PATH = 1e-2        # the density's x-continuation runs at this relative imaginary part
