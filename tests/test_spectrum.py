@@ -202,3 +202,16 @@ def test_spectrum_and_phase_experiments_through_the_engine(tmp_path):
     assert phase["chi_c"].shape == (8, 8)
     assert engine.run(["jacobian_spectrum", "phase_diagram"], "smoke", tmp_path, jobs=1,
                       log=lambda m: None) == 0
+
+
+def test_phase_cli_measures_where_there_is_no_finite_fixed_point(capsys):
+    """ReLU with a bias at sigma_w^2 >= 2 (lengths grow) and tanh without one at sigma_w^2 <= 1
+    (q* = 0): measured from q = 1, the theory iterating q with c; still within tolerance."""
+    for act, bias, weights in (("relu", "0.05", "1,3"), ("tanh", "0", "0.5,3")):
+        rc = cli.main(["phase", "--activation", act, "--grid", "3", "--measure", weights,
+                       "--measure-bias", bias, "--width", "64", "--depth", "4", "--networks",
+                       "4", "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert rc == 0 and doc["ok"]
+        starts = [p["q_start"] for p in doc["measured"]["points"]]
+        assert 1.0 in starts and any(s != 1.0 for s in starts)

@@ -422,6 +422,8 @@ def _numbers(text, what: str, count: int | None = None) -> list[float]:
 def _cmd_phase(args) -> int:
     from .phase import boundary, depth_scales, measure_correlation_map, phase_grid
 
+    import numpy as np
+
     w_lo, w_hi = _numbers(args.weight_range, "--weight-range", 2)
     b_lo, b_hi = _numbers(args.bias_range, "--bias-range", 2)
     if not (0 < w_lo < w_hi and 0 <= b_lo < b_hi):
@@ -432,8 +434,6 @@ def _cmd_phase(args) -> int:
     weights = [float(v) for v in _numbers(args.measure, "--measure")]
     sb2 = _number(args.measure_bias, "--measure-bias")
     c_in = _number(args.c_in, "--c-in")
-    import numpy as np
-
     w = np.linspace(w_lo, w_hi, args.grid)
     b = np.linspace(b_lo, b_hi, args.grid)
     grid = phase_grid(args.activation, w, b)
@@ -441,13 +441,19 @@ def _cmd_phase(args) -> int:
     rows = []
     ok = True
     for k, wv in enumerate(weights):
+        point = phase_grid(args.activation, [wv], [sb2])
+        q_star = float(point.fixed_point[0, 0])
+        # no finite, non-zero q* (lengths grow without bound, or shrink to 0): start at q = 1
+        # and let the theory iterate q with c
+        q0 = None if 0 < q_star < np.inf else 1.0
         m = measure_correlation_map(args.activation, wv, sb2, [c_in], args.width, args.depth,
-                                    args.networks, args.seed + k)
+                                    args.networks, args.seed + k, q=q0)
         xi_q, xi_c = depth_scales(args.activation, wv, sb2)
         agree = bool(m.agrees().all())
         ok &= agree
         rows.append({"weight_variance": wv, "bias_variance": sb2, "xi_q": xi_q, "xi_c": xi_c,
-                     "chi_c": float(phase_grid(args.activation, [wv], [sb2]).chi_c[0, 0]),
+                     "q_star": q_star, "q_start": m.q,
+                     "chi_c": float(point.chi_c[0, 0]),
                      "measured": m.correlation[:, 0].tolist(), "se": m.se[:, 0].tolist(),
                      "theory": m.theory[:, 0].tolist(),
                      "tolerance": m.tolerance()[:, 0].tolist(), "agree": agree})
@@ -476,8 +482,9 @@ def _cmd_phase(args) -> int:
     for r in rows:
         def cell(k):
             return f"{r['measured'][k]:.3f}±{r['se'][k]:.3f}/{r['theory'][k]:.3f}"
+        start = "" if r["q_start"] == r["q_star"] else f"  (no finite q*: from q = {r['q_start']:g})"
         lines.append(f"  {r['weight_variance']:>9.4g} {r['chi_c']:>8.4g} {r['xi_c']:>8.3g} "
-                     f"{cell(0):>17} {cell(-1):>17}  {'ok' if r['agree'] else 'differs'}")
+                     f"{cell(0):>17} {cell(-1):>17}  {'ok' if r['agree'] else 'differs'}{start}")
     lines.append("all agree" if ok else "DISAGREEMENT beyond the tolerance")
     print("\n".join(lines))
     return 0 if ok else 1
