@@ -154,6 +154,9 @@ def test_cli_bad_input(capsys):
     assert cli.main(["spectrum", "--widths", "60,50"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "equal widths" in err
+    assert cli.main(["spectrum", "--widths", "60,60", "--networks", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least 2" in err
 
 
 def test_orthogonal_depth_one_density_is_the_law_of_f_prime_squared():

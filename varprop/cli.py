@@ -377,6 +377,9 @@ def _cmd_spectrum(args) -> int:
     from .validation import parse_widths
 
     widths = parse_widths(args.widths)
+    if args.networks < 2:
+        raise UsageError(f"varprop spectrum: --networks must be at least 2 (the SE is their "
+                         f"spread), got {args.networks}")
     scheme = _scheme_from_args(args, "spectrum")
     var_x = _number(args.var_x, "--var-x")
     bias = _number(args.bias_variance, "--bias-variance")
