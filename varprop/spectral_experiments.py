@@ -21,6 +21,7 @@ KINDS = ("jacobian_spectrum", "phase_diagram")
 DENSITY_POINTS = 200
 DENSITY_ETA = 1e-4   # relative smoothing of the drawn density (invisible on a log axis)
 DECADES = 7          # the density is drawn over the top DECADES decades of the support
+HISTOGRAM_BINS = 50
 
 
 def entries(kind: str, params: dict) -> dict:
@@ -129,6 +130,15 @@ def _spectrum(p: dict, partials: list) -> tuple[dict, dict]:
         x = np.geomspace(top * 10.0 ** -DECADES, top * 1.2, DENSITY_POINTS)
         arrays[f"eigenvalues_{d}"] = eig
         arrays[f"x_{d}"] = x
+        # the measured density of log10 lambda over all eigenvalues (those below x[0] counted,
+        # not binned), on HISTOGRAM_BINS bins spanning x
+        edges = np.linspace(np.log10(x[0]), np.log10(x[-1]), HISTOGRAM_BINS + 1)
+        with np.errstate(divide="ignore"):
+            logs = np.log10(eig.ravel())
+        counts, _ = np.histogram(logs, bins=edges)
+        arrays[f"histogram_edges_{d}"] = edges
+        arrays[f"histogram_{d}"] = counts / (logs.size * np.diff(edges))
+        arrays[f"below_{d}"] = np.array(np.mean(logs < edges[0]))
         arrays[f"density_{d}"] = (density(pred, x, DENSITY_ETA) if pred.variance > 0
                                   else np.zeros_like(x))
         per_depth[str(d)] = compare(pred, meas)

@@ -163,14 +163,20 @@ def _layer_s(d, w, sw2, kind):
     return np.convolve(sw, sd)[:sym.ORDER]
 
 
+def square_widths(widths) -> tuple[int, ...]:
+    """``check_widths``, and all equal: the theory and the measurement take square layers."""
+    widths = check_widths(widths)
+    if len(set(widths)) != 1:
+        raise ValueError(f"spectra need equal widths n_0 = ... = n_L (square layers), got "
+                         f"{','.join(map(str, widths))}")
+    return widths
+
+
 def predict_spectrum(widths, activation: str = "tanh", init: str | Scheme = "normalized",
                      law: str | None = None, var_x: float = 1.0,
                      bias_variance: float = 0.0) -> SpectrumPrediction:
     """The theory's spectrum of J J^T for equal ``widths`` (n_0 = ... = n_L); see the module."""
-    widths = check_widths(widths)
-    if len(set(widths)) != 1 or len(widths) < 2:
-        raise ValueError(f"spectra need equal widths n_0 = ... = n_L (square layers), got "
-                         f"{','.join(map(str, widths))}")
+    widths = square_widths(widths)
     scheme = resolve_scheme(init, law)
     kind = weight_kind(scheme)
     wv = weight_variances(widths, scheme)
@@ -405,10 +411,7 @@ def measure_spectrum(widths, activation: str = "tanh", init: str | Scheme = "nor
     """Sample ``networks`` networks (weights from the scheme, biases N(0, sigma_b^2), one input
     x ~ N(0, var_x) each; network r from ``network_rng(seed, r)``: same seed, same bits), form
     J = dz^L/dz^0 and the eigenvalues of J J^T."""
-    widths = check_widths(widths)
-    if len(set(widths)) != 1:
-        raise ValueError(f"spectra need equal widths n_0 = ... = n_L, got "
-                         f"{','.join(map(str, widths))}")
+    widths = square_widths(widths)
     if isinstance(networks, bool) or not isinstance(networks, int) or networks < 1:
         raise ValueError(f"networks must be a positive integer, got {networks!r}")
     scheme = resolve_scheme(init, law)

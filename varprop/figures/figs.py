@@ -11,7 +11,6 @@ from . import style
 
 CONFIG = "jacobian_spectrum"
 INITS = ("standard", "normalized", "orthogonal")
-BINS = 50
 
 
 def build(results):
@@ -23,18 +22,9 @@ def build(results):
         res = results[init]
         for c, d in enumerate(depths):
             ax = axes[r, c]
-            eig = res[f"eigenvalues_{d}"].ravel()
             x, rho = res[f"x_{d}"], res[f"density_{d}"]
-            lo = math.log10(x[0])
-            hi = math.log10(x[-1])
-            edges = np.linspace(lo, hi, BINS + 1)
-            with np.errstate(divide="ignore"):
-                logs = np.log10(eig)
-            counts, _ = np.histogram(logs, bins=edges)
-            below = float(np.mean(logs < lo))
-            # a density over all eigenvalues: the ones below the axis are counted, not drawn
-            ax.stairs(counts / (eig.size * np.diff(edges)), edges, fill=True, color="0.8",
-                      label="measured")
+            edges, below = res[f"histogram_edges_{d}"], float(res[f"below_{d}"])
+            ax.stairs(res[f"histogram_{d}"], edges, fill=True, color="0.8", label="measured")
             # rho(lambda) d lambda = rho(lambda) lambda ln 10 d log10 lambda
             if rho.any():
                 ax.plot(np.log10(x), rho * x * math.log(10), color="black",
