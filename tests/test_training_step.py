@@ -11,7 +11,8 @@ from varprop.kernels.costs import top_cost_and_gradient
 from varprop.training import numpy_step
 from varprop.training.network import Network, init_network
 from varprop.threads import blas_controller
-from varprop.training.sgd import BLAS_FROM_BATCH, PATHS, BlasStep, FusedStep, step_for
+from varprop.training.sgd import (BLAS_FROM_BATCH, CHUNK, NARROW, PATHS, ROWS, BlasStep,
+                                  FusedStep, step_for)
 
 ACTS = ["tanh", "sigmoid", "softsign", "relu", "linear"]
 
@@ -58,12 +59,13 @@ def _run_both(widths, activation, cost, B, steps, lr, path, seed=0):
     return net, ref
 
 
-@given(widths=st.lists(st.integers(1, 13), min_size=3, max_size=5),
+@given(widths=st.lists(st.integers(1, 40), min_size=3, max_size=5),
        activation=st.sampled_from(ACTS), cost=st.sampled_from(["nll", "quadratic"]),
        B=st.integers(1, 11), path=st.sampled_from(PATHS))
 def test_step_equals_numpy_reference(widths, activation, cost, B, path):
     """Several updates of either path equal the NumPy step (float64, rtol 1e-10), for widths
-    that are and are not multiples of the kernels' blocks of 4 rows."""
+    that are and are not multiples of the kernels' blocks of 4 rows, and layers narrower and
+    wider than ``NARROW`` outputs (the fused path's transposed and row kernels)."""
     widths = [widths[0], *widths[1:-1], max(2, widths[-1])]
     net, ref = _run_both(widths, activation, cost, B, steps=4, lr=0.3, path=path)
     for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
@@ -127,8 +129,11 @@ def test_path_chosen_by_batch_size():
 def test_same_bits_for_any_thread_count(path, B):
     """1 and 2 threads, set as ``varprop train`` sets them: Numba's and OpenBLAS's pools and
     the BLAS path's own threads alike. (OpenBLAS's threaded sgemm changes the last bits at
-    these shapes: the BLAS path must hold it to 1 thread.)"""
-    widths = (300, 257, 130, 9)
+    these shapes: the BLAS path must hold it to 1 thread.) The widths give the fused path
+    several blocks of ``ROWS`` rows, two column strips of ``CHUNK`` (1030 outputs) and a
+    narrow top layer."""
+    assert 1030 > CHUNK and 1030 > 4 * ROWS and 9 < NARROW
+    widths = (300, 1030, 257, 9)
     nets = []
     for threads in (1, 2):
         net = init_network(widths, "softsign", "standard", dtype="float32", seed=7)

@@ -1,22 +1,34 @@
 """The Numba SGD step: forward, top gradient, and a backward pass fused with the update.
 
-At batch 10 an update is bound by weight traffic (5 M weights of the paper's network are read
-by the forward pass and read and written by the update; the minibatch's activations are a few
-kB). So each weight matrix is streamed twice per update, not four times:
+At batch 10 an update is bound by weight traffic and by how the two cores share it (5 M weights
+of the paper's network are read by the forward pass and read and written by the update; the
+minibatch's activations are a few kB). So each weight matrix is streamed twice per update, not
+four times, and each core streams the same rows in both passes:
 
-1. forward (``forward_layer``): s^k = z^k W^k + b^k, column strips of W^k in parallel, the
-   strip of s (B × CHUNK) kept in L1; z^{k+1} = f(s^k) by NumPy's vectorised f (in place
-   where f is one NumPy ufunc);
+- **Blocks of rows.** A layer's W^k is cut into fixed blocks of ``ROWS`` rows. The forward and
+  the backward pass share the blocks among the threads the same way (Numba's static schedule),
+  so the rows a core updates are the rows it reads in the next forward pass, still in its own
+  caches. (Measured on this 2-core machine, docs/train.md: the forward pass in column strips,
+  the backward in rows, ran 300-515 updates/s on 2 threads; with one partition 490-585.)
+1. forward (``forward_layer``): each block adds its rows' share of s^k = z^k W^k + b^k into a
+   partial sum of its own, (B, CHUNK) column strips at a time, four rows of W and two minibatch
+   rows per pass; then s^k = b^k + the partial sums, in block order. z^{k+1} = f(s^k) by
+   NumPy's vectorised f (in place where f is one NumPy ufunc);
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
    quadratic, ``kernels.costs``);
-3. backward (``backward_update``), four rows of W^k at a time, in parallel over rows: with
-   the rows still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
-   weights), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j} (eq. 3); no gradient matrix is
-   ever formed.
+3. backward (``backward_update``), four rows of W^k at a time within each block: with the rows
+   still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
+   weights, two minibatch rows per pass), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j}
+   (eq. 3, four minibatch rows per pass); no gradient matrix is ever formed.
 
-Every output element is computed by one thread in a fixed order, so the result is the same
-bits for any thread count. Reductions may be reassociated (``fastmath={'reassoc', 'contract'}``
-lets LLVM vectorise them) but NaN and inf keep their meaning: divergence stays visible.
+A layer with fewer than ``NARROW`` outputs (the paper's top layer: 9) is too narrow for rows of
+vectors; it is transposed once per update and computed along its inputs (``narrow_forward``,
+``narrow_backward``) on one thread.
+
+Every output element is computed in a fixed order by one thread, and the blocks do not depend
+on the thread count, so the result is the same bits for any thread count. Reductions may be
+reassociated (``fastmath={'reassoc', 'contract'}`` lets LLVM vectorise them) but NaN and inf keep
+their meaning: divergence stays visible.
 
 From a minibatch of ``BLAS_FROM_BATCH`` examples the work is bound by arithmetic, not traffic,
 and BLAS products beat the fused rows (``BlasStep``): s = zW, dC/dz = dC/ds W^T and the weight
@@ -44,31 +56,52 @@ from ..threads import blas_controller
 from .network import Network
 
 FAST = {"reassoc", "contract"}
-CHUNK = 512          # columns of s per forward task: B × CHUNK floats stay in L1/L2
+ROWS = 256           # rows of W per block of the fused path, in both passes
+CHUNK = 1024         # columns of a forward partial sum per pass: B × CHUNK floats in L1/L2
+NARROW = 16          # layers with fewer outputs take the transposed, one-thread kernels
 BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
 BLAS_FROM_BATCH = 48  # measured crossover (docs/train.md): fused rows below, BLAS from here
 PATHS = ("fused", "blas")
 
 
+@njit(cache=True)
+def n_blocks(n, size=ROWS):
+    """Blocks of ``size`` (the last one shorter) that cover n rows or columns."""
+    return (n + size - 1) // size
+
+
+def partial_sums(n_in: int, n_out: int, batch_size: int, dtype) -> np.ndarray:
+    """The forward pass's workspace for one layer: (row blocks, column strips, B, CHUNK)."""
+    return np.empty((n_blocks(n_in), n_blocks(n_out, CHUNK), batch_size, CHUNK), dtype=dtype)
+
+
 @njit(cache=True, fastmath=FAST)
-def _forward_strip(z, W, b, s, j0, j1):
-    """Columns j0 .. j1 − 1 of s = z W + b, four rows of W per pass over the strip (so each
-    load and store of the accumulator serves four multiply-adds); sums run over i in order."""
-    B, n_in = z.shape
+def _forward_rows(z, W, acc, i0, i1, j0, j1):
+    """acc += z[:, i0:i1] W[i0:i1, j0:j1].  acc: (B, ≥ j1 − j0), C-contiguous (vectorises).
+    Four rows of W per pass over the strip, two minibatch rows per pass, so each load of W
+    serves eight multiply-adds and each load and store of acc four; sums run over i in order."""
+    B = z.shape[0]
     m = j1 - j0
-    acc = np.empty((B, m), dtype=s.dtype)                   # (B, m): in L1
-    for r in range(B):
-        acc[r] = b[j0:j1]
-    i = 0
-    while i + 4 <= n_in:
+    i = i0
+    while i + 4 <= i1:
         w0, w1, w2, w3 = W[i, j0:j1], W[i + 1, j0:j1], W[i + 2, j0:j1], W[i + 3, j0:j1]
-        for r in range(B):
-            z0, z1, z2, z3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
-            a = acc[r]
+        r = 0
+        while r + 2 <= B:
+            p0, p1, p2, p3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
+            q0, q1, q2, q3 = z[r + 1, i], z[r + 1, i + 1], z[r + 1, i + 2], z[r + 1, i + 3]
+            a0, a1 = acc[r], acc[r + 1]
             for j in range(m):   # views indexed from 0: no wrap-around checks, so it vectorises
-                a[j] += (z0 * w0[j] + z1 * w1[j]) + (z2 * w2[j] + z3 * w3[j])
+                x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
+                a0[j] += (p0 * x0 + p1 * x1) + (p2 * x2 + p3 * x3)
+                a1[j] += (q0 * x0 + q1 * x1) + (q2 * x2 + q3 * x3)
+            r += 2
+        if r < B:
+            p0, p1, p2, p3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
+            a0 = acc[r]
+            for j in range(m):
+                a0[j] += (p0 * w0[j] + p1 * w1[j]) + (p2 * w2[j] + p3 * w3[j])
         i += 4
-    while i < n_in:
+    while i < i1:
         w = W[i, j0:j1]
         for r in range(B):
             zi = z[r, i]
@@ -76,16 +109,33 @@ def _forward_strip(z, W, b, s, j0, j1):
             for j in range(m):
                 a[j] += zi * w[j]
         i += 1
-    s[:, j0:j1] = acc
 
 
-@njit(cache=True, parallel=True)
-def forward_layer(z, W, b, s):
-    """s = z W + b.  z: (B, n_in); W: (n_in, n_out); b: (n_out,); s: (B, n_out) output.
-    Column strips of CHUNK in parallel; a strip's result does not depend on the others."""
-    n_out = W.shape[1]
-    for c in prange((n_out + CHUNK - 1) // CHUNK):
-        _forward_strip(z, W, b, s, c * CHUNK, min(n_out, (c + 1) * CHUNK))
+@njit(cache=True, parallel=True, fastmath=FAST)
+def forward_layer(z, W, b, s, partial):
+    """s = z W + b.  z: (B, n_in); W: (n_in, n_out); b: (n_out,); s: (B, n_out) output;
+    partial: ``partial_sums(n_in, n_out, B)``, the blocks' shares.  Blocks of ROWS rows in
+    parallel, each into its own partial sum; then s = b + Σ_blocks, in block order."""
+    n_in, n_out = W.shape
+    nb, ns = partial.shape[0], partial.shape[1]
+    for k in prange(nb):
+        i0, i1 = k * ROWS, min(n_in, (k + 1) * ROWS)
+        for c in range(ns):
+            j0 = c * CHUNK
+            acc = partial[k, c]                                  # (B, CHUNK)
+            acc[:] = 0
+            _forward_rows(z, W, acc, i0, i1, j0, min(n_out, j0 + CHUNK))
+    B = z.shape[0]
+    for c in range(ns):
+        j0 = c * CHUNK
+        m = min(n_out, j0 + CHUNK) - j0
+        for r in range(B):
+            sr = s[r, j0:j0 + m]
+            sr[:] = b[j0:j0 + m]
+            for k in range(nb):
+                p = partial[k, c, r]
+                for j in range(m):
+                    sr[j] += p[j]
 
 
 @njit(cache=True)
@@ -104,7 +154,7 @@ def top_gradient(s, y, cost_code, delta):
 @njit(cache=True, fastmath=FAST)
 def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
     """Row i of W^k alone (w: (n_out,), a view): dC/ds^{k−1}_{r,i} from the old row, then the
-    row's update, two minibatch rows per pass (the arithmetic of ``_backward_rows4``)."""
+    row's update, four minibatch rows per pass (the arithmetic of ``_backward_rows4``)."""
     B = d.shape[0]
     n_out = w.shape[0]
     zero = lr - lr
@@ -116,53 +166,68 @@ def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
                 acc += w[j] * dr[j]
             delta_in[r, i] = acc * derivative_from_output(code, s_in[r, i], z[r, i])
     r = 0
-    while r + 2 <= B:
-        c0, c1 = -lr * z[r, i], -lr * z[r + 1, i]
-        d0, d1 = d[r], d[r + 1]
+    while r + 4 <= B:
+        c0, c1, c2, c3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
+        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
         for j in range(n_out):
-            w[j] += c0 * d0[j] + c1 * d1[j]
-        r += 2
-    if r < B:
+            w[j] += (c0 * d0[j] + c1 * d1[j]) + (c2 * d2[j] + c3 * d3[j])
+        r += 4
+    while r < B:
         c0 = -lr * z[r, i]
         d0 = d[r]
         for j in range(n_out):
             w[j] += c0 * d0[j]
+        r += 1
 
 
 @njit(cache=True, fastmath=FAST)
 def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delta):
-    """Rows i .. i + 3 of W^k together: each load of d serves four rows of W (register
-    blocking), with the arithmetic of ``_backward_row`` on each row."""
+    """Rows i .. i + 3 of W^k together: each load of d serves four rows of W and each load of
+    W two (dC/ds below) or four (the update) minibatch rows (register blocking), with the
+    arithmetic of ``_backward_row`` on each row."""
     B = d.shape[0]
     n_out = w0.shape[0]
     zero = lr - lr
     if need_delta:
-        for r in range(B):
-            a0, a1, a2, a3 = zero, zero, zero, zero
-            dr = d[r]
+        r = 0
+        while r < B:
+            r1 = min(r + 1, B - 1)           # an odd last row is computed twice, stored once
+            x0, x1 = d[r], d[r1]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
             for j in range(n_out):
-                x = dr[j]
-                a0 += w0[j] * x
-                a1 += w1[j] * x
-                a2 += w2[j] * x
-                a3 += w3[j] * x
+                u, v = x0[j], x1[j]
+                a0 += w0[j] * u
+                a1 += w1[j] * u
+                a2 += w2[j] * u
+                a3 += w3[j] * u
+                b0 += w0[j] * v
+                b1 += w1[j] * v
+                b2 += w2[j] * v
+                b3 += w3[j] * v
             for q, a in enumerate((a0, a1, a2, a3)):
                 delta_in[r, i + q] = a * derivative_from_output(code, s_in[r, i + q], z[r, i + q])
+            for q, a in enumerate((b0, b1, b2, b3)):
+                delta_in[r1, i + q] = a * derivative_from_output(code, s_in[r1, i + q],
+                                                                 z[r1, i + q])
+            r += 2
     r = 0
-    while r + 2 <= B:
-        d0, d1 = d[r], d[r + 1]
-        a0, a1 = -lr * z[r, i], -lr * z[r + 1, i]
+    while r + 4 <= B:
+        d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        a0, a1, a2, a3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
         b0, b1 = -lr * z[r, i + 1], -lr * z[r + 1, i + 1]
+        b2, b3 = -lr * z[r + 2, i + 1], -lr * z[r + 3, i + 1]
         c0, c1 = -lr * z[r, i + 2], -lr * z[r + 1, i + 2]
+        c2, c3 = -lr * z[r + 2, i + 2], -lr * z[r + 3, i + 2]
         e0, e1 = -lr * z[r, i + 3], -lr * z[r + 1, i + 3]
+        e2, e3 = -lr * z[r + 2, i + 3], -lr * z[r + 3, i + 3]
         for j in range(n_out):
-            x0, x1 = d0[j], d1[j]
-            w0[j] += a0 * x0 + a1 * x1
-            w1[j] += b0 * x0 + b1 * x1
-            w2[j] += c0 * x0 + c1 * x1
-            w3[j] += e0 * x0 + e1 * x1
-        r += 2
-    if r < B:
+            x0, x1, x2, x3 = d0[j], d1[j], d2[j], d3[j]
+            w0[j] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
+            w1[j] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
+            w2[j] += (c0 * x0 + c1 * x1) + (c2 * x2 + c3 * x3)
+            w3[j] += (e0 * x0 + e1 * x1) + (e2 * x2 + e3 * x3)
+        r += 4
+    while r < B:
         d0 = d[r]
         a0, b0, c0, e0 = -lr * z[r, i], -lr * z[r, i + 1], -lr * z[r, i + 2], -lr * z[r, i + 3]
         for j in range(n_out):
@@ -171,6 +236,7 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
             w1[j] += b0 * x0
             w2[j] += c0 * x0
             w3[j] += e0 * x0
+        r += 1
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
@@ -180,23 +246,79 @@ def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta):
     W: (n_in, n_out), b: (n_out,) updated; z: (B, n_in) the layer's input; d: (B, n_out)
     dC/ds of this layer; lr: scalar of W's dtype.  If ``need_delta``: delta_in (B, n_in) gets
     dC/ds of the layer below, f'(s_in) ⊙ (d W^T), with the weights before the update
-    (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)).
+    (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)).  The blocks of ROWS rows of
+    ``forward_layer``, in parallel.
     """
     n_in = W.shape[0]
-    for p in prange((n_in + 3) // 4):
-        i = 4 * p
-        if i + 4 <= n_in:
+    for k in prange(n_blocks(n_in)):
+        i, i1 = k * ROWS, min(n_in, (k + 1) * ROWS)
+        while i + 4 <= i1:
             _backward_rows4(W[i], W[i + 1], W[i + 2], W[i + 3], i, z, d, lr, code, s_in,
                             delta_in, need_delta)
-        else:
-            for q in range(i, n_in):
-                _backward_row(W[q], q, z, d, lr, code, s_in, delta_in, need_delta)
+            i += 4
+        for q in range(i, i1):
+            _backward_row(W[q], q, z, d, lr, code, s_in, delta_in, need_delta)
+    _update_bias(b, d, lr)
+
+
+@njit(cache=True, fastmath=FAST)
+def _update_bias(b, d, lr):
+    """b ← b − lr Σ_r d_r (eq. 3's bias term).  b: (n_out,); d: (B, n_out)."""
     B, n_out = d.shape
     for j in range(n_out):
         acc = lr - lr
         for r in range(B):
             acc += d[r, j]
         b[j] -= lr * acc
+
+
+@njit(cache=True, fastmath=FAST)
+def narrow_forward(z, W, b, s, WT):
+    """s = z W + b for a layer of few outputs, as dot products along its inputs.
+    z: (B, n_in); W: (n_in, n_out); s: (B, n_out); WT: (n_out, n_in) gets W^T, the old
+    weights that ``narrow_backward`` then reads."""
+    n_in, n_out = W.shape
+    for i in range(n_in):
+        for j in range(n_out):
+            WT[j, i] = W[i, j]
+    for r in range(z.shape[0]):
+        zr = z[r]
+        for j in range(n_out):
+            w = WT[j]
+            acc = b[j] - b[j]
+            for i in range(n_in):
+                acc += zr[i] * w[i]
+            s[r, j] = b[j] + acc
+
+
+@njit(cache=True, fastmath=FAST)
+def narrow_backward(W, WT, b, z, d, lr, code, s_in, delta_in, need_delta):
+    """``backward_update`` for a layer of few outputs, along its inputs: WT (n_out, n_in) holds
+    the old weights (from ``narrow_forward``); it is updated and copied back into W."""
+    n_in, n_out = W.shape
+    B = z.shape[0]
+    if need_delta:
+        for r in range(B):
+            g = delta_in[r]                                     # (n_in,)
+            g[:] = 0
+            for j in range(n_out):
+                x = d[r, j]
+                w = WT[j]
+                for i in range(n_in):
+                    g[i] += x * w[i]
+            for i in range(n_in):
+                g[i] *= derivative_from_output(code, s_in[r, i], z[r, i])
+    for j in range(n_out):
+        w = WT[j]
+        for r in range(B):
+            c = -lr * d[r, j]
+            zr = z[r]
+            for i in range(n_in):
+                w[i] += c * zr[i]
+    for i in range(n_in):
+        for j in range(n_out):
+            W[i, j] = WT[j, i]
+    _update_bias(b, d, lr)
 
 
 @njit(cache=True, fastmath=FAST, nogil=True)
@@ -239,13 +361,20 @@ class FusedStep(_Step):
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
         super().__init__(net, batch_size, cost)
         self.dummy = np.empty((1, 1), dtype=net.dtype)
+        dt, B = net.dtype, int(batch_size)
+        # per layer: W^T (n_out, n_in) for a narrow layer, else the forward's partial sums
+        self.narrow = [n_out < NARROW for n_out in net.widths[1:]]
+        self.work = [np.empty((n_out, n_in), dtype=dt) if narrow
+                     else partial_sums(n_in, n_out, B, dt)
+                     for n_in, n_out, narrow in zip(net.widths[:-1], net.widths[1:], self.narrow)]
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         net = self.net
         L = net.n_layers
         self.z[0] = x
         for k in range(L):
-            forward_layer(self.z[k], net.weights[k], net.biases[k], self.s[k])
+            forward = narrow_forward if self.narrow[k] else forward_layer
+            forward(self.z[k], net.weights[k], net.biases[k], self.s[k], self.work[k])
             if k < L - 1:
                 if self.ufunc is not None:
                     self.ufunc(self.s[k], out=self.z[k + 1])
@@ -257,9 +386,13 @@ class FusedStep(_Step):
         lr_t = net.dtype.type(lr)
         for k in range(L - 1, -1, -1):
             below = k > 0
-            backward_update(net.weights[k], net.biases[k], self.z[k], self.delta[k], lr_t,
-                            self.code, self.s[k - 1] if below else self.dummy,
-                            self.delta[k - 1] if below else self.dummy, below)
+            args = (net.biases[k], self.z[k], self.delta[k], lr_t, self.code,
+                    self.s[k - 1] if below else self.dummy,
+                    self.delta[k - 1] if below else self.dummy, below)
+            if self.narrow[k]:
+                narrow_backward(net.weights[k], self.work[k], *args)
+            else:
+                backward_update(net.weights[k], *args)
             if below and self.times is not None:
                 self.times(self.delta[k - 1], self.s[k - 1])
         return cost
