@@ -1,6 +1,8 @@
 """The SGD step: gradients against finite differences, both paths of the step (the fused
 Numba rows and the BLAS blocks) against the NumPy step (``numpy_step``) and each other, and the
 same bits for any thread count."""
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -176,3 +178,35 @@ def test_network_round_trip_and_bad_shapes():
         Network.from_arrays((6, 4, 3), "tanh", net.arrays())
     with pytest.raises(ValueError, match="float32, float64"):
         init_network((6, 5, 3), dtype="float16")
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The VmFlags of the mapping of this process that holds ``address`` (/proc/self/smaps)."""
+    inside = False
+    for line in open("/proc/self/smaps"):
+        head = line.split()[0]
+        if "-" in head and ":" not in head:
+            lo, hi = (int(a, 16) for a in head.split("-"))
+            inside = lo <= address < hi
+        elif inside and head == "VmFlags:":
+            return line.split()[1:]
+    raise AssertionError(f"no mapping holds {address:#x}")
+
+
+def test_fused_step_moves_weights_to_one_block_of_huge_pages():
+    """Same values, one block from a 2 MB boundary, each matrix on a cache line; on Linux the
+    block is private memory advised for huge pages ("hg", not "sh": shared memory would take
+    huge pages only if shmem does; a first version was shared and got none)."""
+    from varprop.training.sgd import HUGE_PAGE
+    net = init_network((300, 257, 130, 9), "tanh", "normalized", dtype="float32", seed=1)
+    before = net.copy()
+    step_for(net, 10, path="fused")
+    starts = [w.ctypes.data for w in net.weights]
+    assert starts[0] % HUGE_PAGE == 0
+    for a, w, b in zip(starts, net.weights, starts[1:]):
+        assert b - a == -(-w.nbytes // 64) * 64
+    for w, old in zip(net.weights, before.weights):
+        assert w.flags.c_contiguous and w.flags.writeable and np.array_equal(w, old)
+    if sys.platform == "linux":
+        flags = _vm_flags(starts[0])
+        assert "hg" in flags and "sh" not in flags
