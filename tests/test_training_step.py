@@ -193,14 +193,15 @@ def _vm_flags(address: int) -> list[str]:
     raise AssertionError(f"no mapping holds {address:#x}")
 
 
-def test_fused_step_moves_weights_to_one_block_of_huge_pages():
+@pytest.mark.parametrize("path", PATHS)
+def test_step_moves_weights_to_one_block_of_huge_pages(path):
     """Same values, one block from a 2 MB boundary, each matrix on a cache line; on Linux the
     block is private memory advised for huge pages ("hg", not "sh": shared memory would take
     huge pages only if shmem does; a first version was shared and got none)."""
     from varprop.training.sgd import HUGE_PAGE
     net = init_network((300, 257, 130, 9), "tanh", "normalized", dtype="float32", seed=1)
     before = net.copy()
-    step_for(net, 10, path="fused")
+    step_for(net, 10, path=path)
     starts = [w.ctypes.data for w in net.weights]
     assert starts[0] % HUGE_PAGE == 0
     for a, w, b in zip(starts, net.weights, starts[1:]):

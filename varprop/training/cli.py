@@ -132,9 +132,9 @@ def register(sub) -> None:
                    help="seed of the data stream and Shapeset's sets (default: 0)")
     t.add_argument("--dtype", default=None, help="float32 (default) or float64")
     t.add_argument("--threads", type=int, default=None,
-                   help="threads of the SGD step (Numba's below a batch of 48, the BLAS "
-                        "path's own from 48) and of the monitors' BLAS (default: all cores; "
-                        "results do not depend on it)")
+                   help="threads of the SGD step (Numba's on the fused path of small "
+                        "minibatches, the BLAS path's own on large ones: docs/train.md) and of "
+                        "the monitors' BLAS (default: all cores; results do not depend on it)")
     t.add_argument("--data-dir", default=None, help="folder of MNIST / Fashion-MNIST / CIFAR-10")
     t.add_argument("--lr-grid", default=None, metavar="R1,R2,...",
                    help="choose the learning rate by successive halving: every rate trains "

@@ -62,7 +62,7 @@ ROWS = 256           # rows of W per block of the fused path, in both passes
 CHUNK = 1024         # columns of a forward partial sum per pass: B × CHUNK floats in L1/L2
 NARROW = 16          # layers with fewer outputs take the transposed, one-thread kernels
 BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
-BLAS_FROM_BATCH = 48  # measured crossover (docs/train.md): fused rows below, BLAS from here
+BLAS_FROM_BATCH = 192  # measured crossover (docs/train.md): fused rows below, BLAS from here
 PATHS = ("fused", "blas")
 
 
@@ -366,9 +366,14 @@ def times_derivative(g, code, s, z):
 
 class _Step:
     """What both paths hold: the network, its cost and activation forms, and the per-layer
-    workspaces for minibatches of B: s^k, z^k (z^0 is the caller's x) and dC/ds^k."""
+    workspaces for minibatches of B: s^k, z^k (z^0 is the caller's x) and dC/ds^k.
+
+    A step moves ``net.weights`` to huge pages (``move_to_huge_pages``): the list then holds
+    new arrays of the same values, so read the weights through ``net``, not through arrays
+    taken from it before. (Measured here, docs/train.md: 4 kB pages cost 5–18 % of the rate.)"""
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
+        move_to_huge_pages(net.weights)
         self.net = net
         self.cost_code = COSTS.index(check_cost(cost))
         self.code, self.times = _derivative(net.activation)
@@ -391,15 +396,11 @@ class FusedStep(_Step):
     The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
     nothing is updated (the caller reports divergence; ``preactivations`` tells the layer).
 
-    The step moves ``net.weights`` to huge pages (``move_to_huge_pages``): the list then holds
-    new arrays of the same values, so read the weights through ``net``, not through arrays
-    taken from it before. (Measured here, docs/train.md: 4 kB pages cost 5–18 % of the rate.)
     """
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
         super().__init__(net, batch_size, cost)
         self.dummy = np.empty((1, 1), dtype=net.dtype)
-        move_to_huge_pages(net.weights)
         dt, B = net.dtype, int(batch_size)
         # per layer: W^T (n_out, n_in) for a narrow layer, else the forward's partial sums
         self.narrow = [n_out < NARROW for n_out in net.widths[1:]]
