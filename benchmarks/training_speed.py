@@ -26,7 +26,7 @@ larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time 
 
     python benchmarks/training_speed.py [--updates 2000] [--batches 10,100,1000] [--threads 1,2]
                                         [--repeat 3] [--in-process]
-    python benchmarks/training_speed.py --crossover [--batches 16,32,48,64,96,128]
+    python benchmarks/training_speed.py --crossover [--batches 32,48,64,96,128,192,256]
 
 ``--crossover`` times varprop's two paths against each other instead (the measurement behind
 ``BLAS_FROM_BATCH``).
