@@ -113,17 +113,23 @@ def _add_derive(sub) -> None:
     d.set_defaults(func=_cmd_derive)
 
 
+def _add_activation_argument(p) -> None:
+    """--activation: a built-in's name or an expression in x (default tanh)."""
+    from .symbolic.activations import ACTIVATIONS
+
+    p.add_argument("--activation", default="tanh", metavar="A",
+                   help=f"one of: {', '.join(ACTIVATIONS)}, leaky_relu(a); or an expression "
+                        "in x, e.g. 'x*sigmoid(x)' (default: %(default)s)")
+
+
 def _add_network_arguments(p) -> None:
     """--widths, --activation and the init scheme (--init, --law, or --scale/--mode)."""
-    from .symbolic.activations import ACTIVATIONS
     from .symbolic.laws import LAW_NAMES
     from .symbolic.schemes import ALIASES, FAN_MODES, SCHEME_NAMES
 
     p.add_argument("--widths", required=True, metavar="N0,N1,...",
                    help="layer widths from input to output, e.g. 1024,1000,1000,9")
-    p.add_argument("--activation", default="tanh", metavar="NAME",
-                   help=f"one of: {', '.join(ACTIVATIONS)}, leaky_relu(a); or an expression "
-                        "in x, e.g. 'x*sigmoid(x)' (default: %(default)s)")
+    _add_activation_argument(p)
     p.add_argument("--init", default="standard", metavar="SCHEME",
                    help=f"one of: {', '.join(SCHEME_NAMES)}; or an alias: "
                         f"{', '.join(ALIASES)} (default: %(default)s)")
@@ -240,8 +246,6 @@ def _cmd_gain(args) -> int:
 
 
 def _add_gain(sub) -> None:
-    from .symbolic.activations import ACTIVATIONS
-
     g = sub.add_parser("gain", help="the gains derived for an activation, beside PyTorch's",
                        description=(
                            "Derive from the activation's expression: f(0), the slope f'(0), the "
@@ -252,9 +256,7 @@ def _add_gain(sub) -> None:
                            "chi = 1, with its fixed point q*. PyTorch's calculate_gain is shown "
                            "where it has an entry, with where its gain puts the fixed point."),
                        epilog="example: varprop gain --activation tanh --bias-variance 0.05")
-    g.add_argument("--activation", default="tanh", metavar="A",
-                   help=f"a name ({', '.join(ACTIVATIONS)}, leaky_relu(a)) or an expression in "
-                        "x, e.g. 'x*sigmoid(x)' (default: %(default)s)")
+    _add_activation_argument(g)
     g.add_argument("--bias-variance", default="0", metavar="B",
                    help="bias variance sigma_b^2 (default: 0)")
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -494,8 +496,6 @@ def _cmd_phase(args) -> int:
 
 
 def _add_phase(sub) -> None:
-    from .symbolic.activations import ACTIVATIONS
-
     p = sub.add_parser("phase", help="the order/chaos phase diagram, with measured correlations",
                        description=(
                            "chi_c (V18), the slope of the correlation map at c = 1 for two "
@@ -508,9 +508,7 @@ def _add_phase(sub) -> None:
                            "the c-map (V17) iterated. Exit status 1 when a measurement "
                            "disagrees beyond t SE + layer/width."),
                        epilog="example: varprop phase --activation tanh --measure 0.5,1,2,4")
-    p.add_argument("--activation", default="tanh", metavar="A",
-                   help=f"a name ({', '.join(ACTIVATIONS)}, leaky_relu(a)) or an expression in "
-                        "x (default: %(default)s)")
+    _add_activation_argument(p)
     p.add_argument("--weight-range", default="0.25,4", metavar="LO,HI",
                    help="sigma_w^2 range of the grid (default: %(default)s)")
     p.add_argument("--bias-range", default="0,0.3", metavar="LO,HI",
