@@ -43,37 +43,37 @@ xi_q = symbol("xi_q", r"\xi_q", positive=True)
 xi_c = symbol("xi_c", r"\xi_c", positive=True)
 
 
-class f(sp.Function):   # noqa: N801 -- prints, and is bound by lambdify, as f
-    """The activation f, undefined: SymPy differentiates f(g(x)) to Subs(Derivative(f))."""
+class _Undefined(sp.Function):
+    """An undefined function of one argument, printed in LaTeX as ``template`` with the
+    argument at {}."""
 
     nargs = 1
+    template = "{}"
 
     def _latex(self, printer, exp=None):
-        tex = rf"f({printer._print(self.args[0])})"
+        tex = self.template.format(printer._print(self.args[0]))
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
-class FPrime(sp.Function):
+class f(_Undefined):   # noqa: N801 -- prints, and is bound by lambdify, as f
+    """The activation f, undefined: SymPy differentiates f(g(x)) to Subs(Derivative(f))."""
+
+    template = "f({})"
+
+
+class FPrime(_Undefined):
     """f'(x) of the undefined activation ``f``; its derivative is ``FSecond``."""
 
-    nargs = 1
+    template = "f'({})"
 
     def fdiff(self, argindex=1):
         return FSecond(self.args[0])
 
-    def _latex(self, printer, exp=None):
-        tex = rf"f'({printer._print(self.args[0])})"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
 
-
-class FSecond(sp.Function):
+class FSecond(_Undefined):
     """f''(x) of the undefined activation ``f``."""
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None):
-        tex = rf"f''({printer._print(self.args[0])})"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
+    template = "f''({})"
 
 
 class GaussE(sp.Function):
