@@ -74,6 +74,16 @@ def test_step_equals_numpy_reference(widths, activation, cost, B, path):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("B", range(1, 10))
+def test_fused_step_equals_reference_for_every_minibatch_tail(B):
+    """The fused backward pass plans its passes by B (quads of minibatch rows, a pair or an odd
+    row left, the last pair's dot products and update in one pass): every tail from B = 1 to 9,
+    with a width below NARROW and widths that leave rows past the blocks of four."""
+    net, ref = _run_both((23, 30, 19, 5), "tanh", "nll", B, steps=3, lr=0.3, path="fused")
+    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.parametrize("path, B", [("fused", 10), ("blas", 10), ("blas", 100)])
 def test_step_equals_reference_on_paper_shapes(path, B):
     """1024-1000-1000-9: the shapes (and column strips, and BLAS blocks) of the paper's network."""

@@ -18,8 +18,9 @@ four times, and each core streams the same rows in both passes:
    quadratic, ``kernels.costs``);
 3. backward (``backward_update``), four rows of W^k at a time within each block: with the rows
    still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
-   weights, two minibatch rows per pass), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j}
-   (eq. 3, four minibatch rows per pass); no gradient matrix is ever formed.
+   weights, four minibatch rows per pass), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j}
+   (eq. 3, four minibatch rows per pass); the last pass of dot products (two minibatch rows)
+   also applies those two rows' update, one pass fewer. No gradient matrix is ever formed.
 
 A layer with fewer than ``NARROW`` outputs (the paper's top layer: 9) is too narrow for rows of
 vectors; it is transposed once per update and computed along its inputs (``narrow_forward``,
@@ -187,8 +188,8 @@ def top_gradient(s, y, cost_code, delta):
 
 @njit(cache=True, fastmath=FAST)
 def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
-    """Row i of W^k alone (w: (n_out,), a view): dC/ds^{k−1}_{r,i} from the old row, then the
-    row's update, four minibatch rows per pass (the arithmetic of ``_backward_rows4``)."""
+    """Row i of W^k alone (w: (n_out,), a view; the rows of a block past its last four):
+    dC/ds^{k−1}_{r,i} from the old row, then the row's update, four minibatch rows per pass."""
     B = d.shape[0]
     n_out = w.shape[0]
     zero = lr - lr
@@ -216,16 +217,54 @@ def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
 
 @njit(cache=True, fastmath=FAST)
 def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delta):
-    """Rows i .. i + 3 of W^k together: each load of d serves four rows of W and each load of
-    W two (dC/ds below) or four (the update) minibatch rows (register blocking), with the
-    arithmetic of ``_backward_row`` on each row."""
+    """Rows i .. i + 3 of W^k together (w0 .. w3: (n_out,) views): dC/ds^{k−1} of these units
+    from the old rows (eq. 2), then the rows' update (eq. 3), with each load of d serving four
+    rows of W and each load of W two or four minibatch rows (register blocking).
+
+    Passes over the four rows, for B = 10: dot products for minibatch rows 0-3 and 4-7; one
+    pass that both takes the dot products of rows 8-9 and applies their update, since it is
+    the last pass that reads the old weights; then the updates of rows 0-3 and 4-7."""
     B = d.shape[0]
     n_out = w0.shape[0]
     zero = lr - lr
+    end = B                                    # minibatch rows [0, end) still to apply
     if need_delta:
+        fused = B >= 2                         # the last pair's dots and update in one pass
+        stop = B - 2 if fused else B           # minibatch rows [0, stop): dot products alone
         r = 0
-        while r < B:
-            r1 = min(r + 1, B - 1)           # an odd last row is computed twice, stored once
+        while r + 4 <= stop:
+            x0, x1, x2, x3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+            c0 = c1 = c2 = c3 = e0 = e1 = e2 = e3 = zero
+            for j in range(n_out):
+                u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]
+                v = x0[j]
+                a0 += u0 * v
+                a1 += u1 * v
+                a2 += u2 * v
+                a3 += u3 * v
+                v = x1[j]
+                b0 += u0 * v
+                b1 += u1 * v
+                b2 += u2 * v
+                b3 += u3 * v
+                v = x2[j]
+                c0 += u0 * v
+                c1 += u1 * v
+                c2 += u2 * v
+                c3 += u3 * v
+                v = x3[j]
+                e0 += u0 * v
+                e1 += u1 * v
+                e2 += u2 * v
+                e3 += u3 * v
+            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+            _store_delta(delta_in, r + 1, i, b0, b1, b2, b3, code, s_in, z)
+            _store_delta(delta_in, r + 2, i, c0, c1, c2, c3, code, s_in, z)
+            _store_delta(delta_in, r + 3, i, e0, e1, e2, e3, code, s_in, z)
+            r += 4
+        while r < stop:
+            r1 = min(r + 1, stop - 1)          # an odd last row is computed twice, stored once
             x0, x1 = d[r], d[r1]
             a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
             for j in range(n_out):
@@ -238,14 +277,37 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
                 b1 += w1[j] * v
                 b2 += w2[j] * v
                 b3 += w3[j] * v
-            for q, a in enumerate((a0, a1, a2, a3)):
-                delta_in[r, i + q] = a * derivative_from_output(code, s_in[r, i + q], z[r, i + q])
-            for q, a in enumerate((b0, b1, b2, b3)):
-                delta_in[r1, i + q] = a * derivative_from_output(code, s_in[r1, i + q],
-                                                                 z[r1, i + q])
+            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+            _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
             r += 2
+        if fused:
+            r, r1 = B - 2, B - 1
+            x0, x1 = d[r], d[r1]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+            f0, f1 = -lr * z[r, i], -lr * z[r1, i]
+            g0, g1 = -lr * z[r, i + 1], -lr * z[r1, i + 1]
+            h0, h1 = -lr * z[r, i + 2], -lr * z[r1, i + 2]
+            k0, k1 = -lr * z[r, i + 3], -lr * z[r1, i + 3]
+            for j in range(n_out):
+                u, v = x0[j], x1[j]
+                u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]      # old weights: read first
+                a0 += u0 * u
+                a1 += u1 * u
+                a2 += u2 * u
+                a3 += u3 * u
+                b0 += u0 * v
+                b1 += u1 * v
+                b2 += u2 * v
+                b3 += u3 * v
+                w0[j] = u0 + (f0 * u + f1 * v)
+                w1[j] = u1 + (g0 * u + g1 * v)
+                w2[j] = u2 + (h0 * u + h1 * v)
+                w3[j] = u3 + (k0 * u + k1 * v)
+            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+            _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
+            end = r
     r = 0
-    while r + 4 <= B:
+    while r + 4 <= end:
         d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
         a0, a1, a2, a3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
         b0, b1 = -lr * z[r, i + 1], -lr * z[r + 1, i + 1]
@@ -261,7 +323,19 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
             w2[j] += (c0 * x0 + c1 * x1) + (c2 * x2 + c3 * x3)
             w3[j] += (e0 * x0 + e1 * x1) + (e2 * x2 + e3 * x3)
         r += 4
-    while r < B:
+    if r + 2 <= end:
+        d0, d1 = d[r], d[r + 1]
+        a0, a1, b0, b1 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r, i + 1], -lr * z[r + 1, i + 1]
+        c0, c1 = -lr * z[r, i + 2], -lr * z[r + 1, i + 2]
+        e0, e1 = -lr * z[r, i + 3], -lr * z[r + 1, i + 3]
+        for j in range(n_out):
+            x0, x1 = d0[j], d1[j]
+            w0[j] += a0 * x0 + a1 * x1
+            w1[j] += b0 * x0 + b1 * x1
+            w2[j] += c0 * x0 + c1 * x1
+            w3[j] += e0 * x0 + e1 * x1
+        r += 2
+    if r < end:
         d0 = d[r]
         a0, b0, c0, e0 = -lr * z[r, i], -lr * z[r, i + 1], -lr * z[r, i + 2], -lr * z[r, i + 3]
         for j in range(n_out):
@@ -270,7 +344,16 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
             w1[j] += b0 * x0
             w2[j] += c0 * x0
             w3[j] += e0 * x0
-        r += 1
+
+
+@njit(cache=True, fastmath=FAST)
+def _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z):
+    """delta_in[r, i + q] = a_q f'(s_in[r, i + q]), q = 0 .. 3: eq. (2)'s element-wise factor
+    (f' from z = f(s_in) where that is cheaper, ``derivative_from_output``)."""
+    delta_in[r, i] = a0 * derivative_from_output(code, s_in[r, i], z[r, i])
+    delta_in[r, i + 1] = a1 * derivative_from_output(code, s_in[r, i + 1], z[r, i + 1])
+    delta_in[r, i + 2] = a2 * derivative_from_output(code, s_in[r, i + 2], z[r, i + 2])
+    delta_in[r, i + 3] = a3 * derivative_from_output(code, s_in[r, i + 3], z[r, i + 3])
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
@@ -394,9 +477,7 @@ class FusedStep(_Step):
     """``step(x, y, lr) -> cost``: one update of ``net`` in place (workspaces for batch B).
 
     The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
-    nothing is updated (the caller reports divergence; ``preactivations`` tells the layer).
-
-    """
+    nothing is updated (the caller reports divergence; ``preactivations`` tells the layer)."""
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
         super().__init__(net, batch_size, cost)
