@@ -1,5 +1,5 @@
 """SGD training speed, side by side in one run: varprop's step (the path ``step_for`` picks for
-the batch size: fused Numba rows below ``BLAS_FROM_BATCH`` examples, BLAS blocks from there), an
+the batch size: fused Numba rows below ``blas_from_batch()`` examples, BLAS blocks from there), an
 equivalent PyTorch CPU loop, and the plain NumPy step (``varprop.training.numpy_step``).
 
 The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
@@ -16,7 +16,14 @@ instead, for comparison.
 
 A roofline, both ceilings measured here with as many threads as the cell:
 - memory: the copy bandwidth of a 400 MB parallel copy (read + write);
-- arithmetic: the float32 FMA throughput of a 2048 x 2048 GEMM (NumPy's BLAS, sgemm).
+- arithmetic: the float32 FMA throughput of a 2048 x 2048 GEMM (NumPy's BLAS, sgemm), with the
+  kernels OpenBLAS itself picks for this CPU. Some machines pin OpenBLAS's kernels for older
+  builds (``OPENBLAS_CORETYPE``, ``OPENBLAS_L2_SIZE``): this one to its AVX2 kernels ("Haswell",
+  125 GFLOP/s on 1 thread), where a current OpenBLAS left to itself takes its AVX-512 ones
+  ("SkylakeX", 240). ``--blas-kernels auto`` (the default) therefore times the GEMM in fresh
+  processes with the environment as it is and with both pins unset, takes the faster as the
+  ceiling, and runs every peer in that environment (PyTorch's own BLAS reads neither).
+  ``--blas-kernels as-set`` keeps the environment as it is.
 An update's work, written out: bytes = 12 per parameter (every weight and bias read once forward,
 read and written once backward fused with the update) + the activations, 4 arrays of B x sum of
 widths float32 (s, f(s), dC/ds written and read); FLOPs = 2 per weight and example forward, 2
@@ -25,11 +32,12 @@ larger of bytes / bandwidth and FLOPs / GEMM rate; ``roofline`` = roofline time 
 (1.0: at the machine's limit), ``bound`` names the ceiling that sets it.
 
     python benchmarks/training_speed.py [--updates 2000] [--batches 10,100,1000] [--threads 1,2]
-                                        [--repeat 3] [--in-process]
+                                        [--repeat 3] [--in-process] [--blas-kernels auto|as-set]
     python benchmarks/training_speed.py --crossover [--batches 32,48,64,96,128,192,256]
 
-``--crossover`` times varprop's two paths against each other instead (the measurement behind
-``BLAS_FROM_BATCH``).
+``--crossover`` times varprop's two paths against each other instead, in this process with its
+BLAS kernels (the measurement behind ``BLAS_FROM_BATCH``; run it with the pins unset, ``env -u
+OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``, to time OpenBLAS's own choice).
 
 PyTorch is optional (``pip install torch==2.13.0``: a CPU build); without it its column is empty.
 """
@@ -38,6 +46,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -50,7 +59,7 @@ from threadpoolctl import threadpool_limits
 from varprop.threads import thread_limits
 from varprop.training import numpy_step
 from varprop.training.network import init_network
-from varprop.training.sgd import PATHS, step_for
+from varprop.training.sgd import PATHS, blas_kernels, step_for
 
 WIDTHS = (1024, 1000, 1000, 1000, 1000, 1000, 9)
 PARAMS = sum(a * b + b for a, b in itertools.pairwise(WIDTHS))   # weights and biases
@@ -83,6 +92,7 @@ def varprop_rate(xs, ys, threads, path="auto"):
 
 def crossover(args, threads_list):
     """Both paths of varprop's step at each batch size and thread count, interleaved."""
+    print(f"# OpenBLAS kernels: {blas_kernels() or 'none reported'}")
     print("| batch | threads | " + " | ".join(f"{p} upd/s" for p in PATHS) + " | faster |")
     print("|---|---|" + "---|" * (len(PATHS) + 1))
     for batch in map(int, args.batches.split(",")):
@@ -135,22 +145,58 @@ def updates_at(batch, updates):
     return max(20, updates * 10 // batch)
 
 
-def isolated_rate(peer, batch, threads, updates):
-    """One timing of ``peer`` in a fresh Python process (this script with ``--peer``); None
-    when the peer is not installed."""
+def isolated(peer, batch, threads, updates, env=None):
+    """One timing of ``peer`` in a fresh Python process (this script with ``--peer``), in the
+    environment ``env`` (default: this one's): its {"rate": ..., "kernels": ...} (rate None
+    when the peer is not installed)."""
     cmd = [sys.executable, __file__, "--peer", peer, "--batches", str(batch),
            "--threads", str(threads), "--updates", str(updates)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.splitlines()[-1])["rate"]
+    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def one_peer(args):
-    """--peer: time one peer at one batch and thread count here, print {"rate": ...}."""
+    """--peer: time one peer (or the GEMM ceiling) at one batch and thread count here, print
+    {"rate": ..., "kernels": OpenBLAS's kernel set}."""
     batch, threads = int(args.batches), int(args.threads)
-    xs, ys = data(batch, updates_at(batch, args.updates))
-    print(json.dumps({"rate": PEERS[args.peer](xs, ys, threads)}))
+    if args.peer == "gemm":
+        rate = gemm_flops(threads)
+    else:
+        xs, ys = data(batch, updates_at(batch, args.updates))
+        rate = PEERS[args.peer](xs, ys, threads)
+    print(json.dumps({"rate": rate, "kernels": blas_kernels()}))
+
+
+PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")   # set on some machines for old OpenBLAS builds
+
+
+def fma_ceiling(threads_list, choice):
+    """(the environment for the peers, {threads: GEMM FLOP/s}, the lines that say what was
+    measured): the GEMM in fresh processes in this environment and, with ``choice`` "auto"
+    where it pins OpenBLAS's kernels (``PINS``), with both pins unset: OpenBLAS's own choice."""
+    candidates = {"as set here": dict(os.environ)}
+    if choice == "auto" and any(name in os.environ for name in PINS):
+        candidates[f"{' and '.join(PINS)} unset: OpenBLAS's own choice"] = {
+            k: v for k, v in os.environ.items() if k not in PINS}
+    measured = {}
+    for label, env in candidates.items():
+        runs = {t: isolated("gemm", 0, t, 0, env) for t in threads_list}
+        measured[label] = ({t: r["rate"] for t, r in runs.items()},
+                           runs[threads_list[0]]["kernels"])
+    best = max(measured, key=lambda c: measured[c][0][max(threads_list)])
+    pins = ", ".join(f"{k}={os.environ[k]}" for k in PINS if k in os.environ)
+    lines = []
+    for label, (rates, kernels) in measured.items():
+        how = f"{label}: {pins}" if label == "as set here" and pins else label
+        lines.append(f"# float32 GEMM with OpenBLAS's {kernels or '?'} kernels ({how}): "
+                     + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})"
+                                 for t, v in rates.items())
+                     + (" <- the FMA ceiling" if label == best else ""))
+    if len(measured) > 1:
+        lines.append(f"# every peer runs in the environment of the ceiling ({best})")
+    return candidates[best], measured[best][0], lines
 
 
 @numba.njit(parallel=True, cache=True)
@@ -213,8 +259,13 @@ def main(argv=None):
     p.add_argument("--crossover", action="store_true",
                    help="time varprop's fused and BLAS paths against each other")
     p.add_argument("--in-process", action="store_true",
-                   help="time every peer in this process instead of one fresh process each")
-    p.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)   # one timing, for the above
+                   help="time every peer in this process instead of one fresh process each "
+                        "(with this process's BLAS kernels)")
+    p.add_argument("--blas-kernels", choices=("auto", "as-set"), default="auto",
+                   help="auto: the faster of this environment and OpenBLAS's own choice of "
+                        "kernels (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset), for the "
+                        "ceiling and every peer; as-set: this environment as it is")
+    p.add_argument("--peer", choices=[*PEERS, "gemm"], help=argparse.SUPPRESS)   # one timing
     args = p.parse_args(argv)
     if args.peer:
         return one_peer(args)
@@ -222,13 +273,18 @@ def main(argv=None):
     if args.crossover:
         return crossover(args, threads_list)
     bw = {t: copy_bandwidth(t) for t in threads_list}
-    fma = {t: gemm_flops(t) for t in threads_list}
+    if args.in_process:
+        env, fma = None, {t: gemm_flops(t) for t in threads_list}
+        gemm_lines = [f"# float32 GEMM with this process's {blas_kernels() or '?'} kernels: "
+                      + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})"
+                                  for t, v in fma.items())]
+    else:
+        env, fma, gemm_lines = fma_ceiling(threads_list, args.blas_kernels)
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
           f"cores, numba {numba.__version__}, numpy {np.__version__}")
     print(f"# {PARAMS:,} parameters; copy bandwidth "
-          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items())
-          + "; float32 GEMM "
-          + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})" for t, v in fma.items()))
+          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items()))
+    print("\n".join(gemm_lines))
     for batch in map(int, args.batches.split(",")):
         traffic, flops = work(batch)
         print(f"# batch {batch}: {traffic / 1e6:.1f} MB and {flops / 1e9:.3f} GFLOP per update")
@@ -243,7 +299,7 @@ def main(argv=None):
                 return PEERS[peer](xs, ys, threads)
         else:
             def rate(peer, threads):      # None: PyTorch is not installed
-                return isolated_rate(peer, batch, threads, args.updates)
+                return isolated(peer, batch, threads, args.updates, env)["rate"]
         for threads in threads_list:
             runs = [tuple(rate(peer, threads) for peer in PEERS) for _ in range(args.repeat)]
             v, nu = (float(np.median([r[k] for r in runs])) for k in (0, 2))

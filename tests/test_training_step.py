@@ -13,8 +13,9 @@ from varprop.kernels.costs import top_cost_and_gradient
 from varprop.training import numpy_step
 from varprop.training.network import Network, init_network
 from varprop.threads import blas_controller
+from varprop.training import sgd
 from varprop.training.sgd import (BLAS_FROM_BATCH, CHUNK, NARROW, PATHS, ROWS, BlasStep,
-                                  FusedStep, step_for)
+                                  FusedStep, blas_from_batch, step_for)
 
 ACTS = ["tanh", "sigmoid", "softsign", "relu", "linear"]
 
@@ -129,11 +130,24 @@ def test_paths_agree_in_float32():
 
 def test_path_chosen_by_batch_size():
     net = init_network((6, 5, 3), "tanh", "standard", seed=1)
-    assert isinstance(step_for(net, BLAS_FROM_BATCH - 1), FusedStep)
-    assert isinstance(step_for(net, BLAS_FROM_BATCH), BlasStep)
+    assert isinstance(step_for(net, blas_from_batch() - 1), FusedStep)
+    assert isinstance(step_for(net, blas_from_batch()), BlasStep)
     assert isinstance(step_for(net, 1000, path="fused"), FusedStep)
     with pytest.raises(ValueError, match="auto, fused, blas"):
         step_for(net, 10, path="gpu")
+
+
+@pytest.mark.parametrize("kernels, crossover", [("SkylakeX", BLAS_FROM_BATCH["avx512"]),
+                                                  ("Cooperlake", BLAS_FROM_BATCH["avx512"]),
+                                                  ("Haswell", BLAS_FROM_BATCH["other"]),
+                                                  ("", BLAS_FROM_BATCH["other"])])
+def test_crossover_follows_openblas_kernels(monkeypatch, kernels, crossover):
+    """OpenBLAS's AVX-512 kernels move the crossover down (measured: docs/train.md)."""
+    monkeypatch.setattr(sgd, "blas_kernels", lambda: kernels)
+    assert blas_from_batch() == crossover
+    net = init_network((6, 5, 3), "tanh", "standard", seed=1)
+    assert isinstance(step_for(net, crossover - 1), FusedStep)
+    assert isinstance(step_for(net, crossover), BlasStep)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
