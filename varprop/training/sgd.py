@@ -429,8 +429,7 @@ def narrow_backward(W, WT, b, z, d, lr, code, s_in, delta_in, need_delta):
                 w = WT[j]
                 for i in range(n_in):
                     g[i] += x * w[i]
-            for i in range(n_in):
-                g[i] *= derivative_from_output(code, s_in[r, i], z[r, i])
+        times_derivative(delta_in, code, s_in, z)
     for j in range(n_out):
         w = WT[j]
         for r in range(B):
