@@ -219,19 +219,49 @@ def _vm_flags(address: int) -> list[str]:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_step_moves_weights_to_one_block_of_huge_pages(path):
-    """Same values, one block from a 2 MB boundary, each matrix on a cache line; on Linux the
-    block is private memory advised for huge pages ("hg", not "sh": shared memory would take
-    huge pages only if shmem does; a first version was shared and got none)."""
-    from varprop.training.sgd import HUGE_PAGE
+    """Same values, one block from a 2 MB boundary, each matrix on a cache line, its rows padded
+    with zeros to a multiple of LANES on the fused path (not the top layer's, nor a narrow
+    one's); on Linux the block is private memory advised for huge pages ("hg", not "sh": shared
+    memory would take huge pages only if shmem does; a first version was shared and got none)."""
+    from varprop.training.sgd import HUGE_PAGE, LANES
     net = init_network((300, 257, 130, 9), "tanh", "normalized", dtype="float32", seed=1)
     before = net.copy()
-    step_for(net, 10, path=path)
-    starts = [w.ctypes.data for w in net.weights]
+    step = step_for(net, 10, path=path)
+    lanes = LANES if path == "fused" else 1
+    assert step.width == [-(-257 // lanes) * lanes, -(-130 // lanes) * lanes, 9]
+    starts = [w.ctypes.data for w in step.W]
     assert starts[0] % HUGE_PAGE == 0
-    for a, w, b in zip(starts, net.weights, starts[1:]):
+    for a, w, b in zip(starts, step.W, starts[1:]):
         assert b - a == -(-w.nbytes // 64) * 64
-    for w, old in zip(net.weights, before.weights):
-        assert w.flags.c_contiguous and w.flags.writeable and np.array_equal(w, old)
+    for k, (home, bias, w) in enumerate(zip(step.W, step.b, net.weights)):
+        n = step.n[k]
+        assert home.flags.c_contiguous and home.shape == (net.widths[k], step.width[k])
+        assert w.flags.writeable and np.shares_memory(w, home)
+        assert np.array_equal(w, before.weights[k]) and np.array_equal(bias[:n], before.biases[k])
+        assert not home[:, n:].any() and not bias[n:].any()
     if sys.platform == "linux":
         flags = _vm_flags(starts[0])
         assert "hg" in flags and "sh" not in flags
+
+
+def test_padding_stays_zero_and_replaced_arrays_are_moved_home():
+    """The fused path's padding of W and b stays 0 over updates; an array put in the place of
+    a view of the step's home is what the next update reads (and updates), like the NumPy step."""
+    widths = (12, 20, 33, 17)          # 20 and 33 padded to 32 and 48; the top layer not
+    net = init_network(widths, "tanh", "normalized", dtype="float64", seed=5)
+    ref = net.copy()
+    step = step_for(net, 3, path="fused")
+    assert step.width == [32, 48, 17]
+    rng = np.random.default_rng(6)
+    for t in range(6):
+        if t == 3:                      # replace a weight matrix and a bias vector
+            for a in (net, ref):
+                a.weights[1] = np.full((20, 33), 0.05)
+                a.biases[0] = np.full(20, 0.1)
+        x, y = batch(rng, 3, widths)
+        assert step(x, y, 0.1) == pytest.approx(numpy_step.sgd_step(ref, x, y, 0.1), rel=1e-12)
+        for W, b, n in zip(step.W, step.b, step.n):
+            assert not W[:, n:].any() and not b[n:].any()
+        assert [s.shape for s in step.preactivations] == [(3, 20), (3, 33), (3, 17)]
+    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)

@@ -26,6 +26,7 @@ A layer with fewer than ``NARROW`` outputs (the paper's top layer: 9) is too nar
 vectors; it is transposed once per update and computed along its inputs (``narrow_forward``,
 ``narrow_backward``) on one thread. The weights live in one block of transparent huge pages
 (``move_to_huge_pages``): with 4 kB pages, 20 MB of weights need 5,000 TLB entries per pass.
+Their rows are padded with zeros to whole 64-byte vectors (``FusedStep``).
 
 Every output element is computed in a fixed order by one thread, and the blocks do not depend
 on the thread count, so the result is the same bits for any thread count. Reductions may be
@@ -66,6 +67,7 @@ FAST = {"reassoc", "contract"}
 ROWS = 256           # rows of W per block of the fused path, in both passes
 CHUNK = 1024         # columns of a forward partial sum per pass: B × CHUNK floats in L1/L2
 NARROW = 16          # layers with fewer outputs take the transposed, one-thread kernels
+LANES = 16           # floats per 64-byte vector: the fused path pads its rows to a multiple
 BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
 # measured crossovers (docs/train.md): fused rows below, BLAS from here, by OpenBLAS's kernels
 BLAS_FROM_BATCH = {"avx512": 32, "other": 192}
@@ -97,18 +99,25 @@ def huge_page_memory(nbytes: int) -> np.ndarray:
     return buf[start:start + nbytes]
 
 
-def move_to_huge_pages(weights: list[np.ndarray]) -> None:
-    """Replace each matrix in ``weights`` (in place in the list) by an equal copy in one block
-    of ``huge_page_memory``, each matrix starting on a 64-byte cache line."""
-    offsets, end = [], 0
-    for w in weights:
+def move_to_huge_pages(weights: list[np.ndarray], widths=None) -> list[np.ndarray]:
+    """Copy each matrix in ``weights`` into one block of ``huge_page_memory``, each matrix
+    starting on a 64-byte cache line and its rows padded with zeros to ``widths[k]`` elements
+    (default: none). Returns the padded matrices, (n_in, widths[k]); ``weights`` then holds, in
+    place in the list, their views of the first n_out columns (equal to the matrices given)."""
+    widths = [w.shape[1] for w in weights] if widths is None else widths
+    homes, offsets, end = [], [], 0
+    for w, width in zip(weights, widths):
         offsets.append(end)
-        end += -(-w.nbytes // 64) * 64
+        end += -(-w.shape[0] * width * w.itemsize // 64) * 64
     block = huge_page_memory(end)
     for k, (w, at) in enumerate(zip(weights, offsets)):
-        home = block[at:at + w.nbytes].view(w.dtype).reshape(w.shape)
-        home[...] = w
-        weights[k] = home
+        n_in, n_out = w.shape
+        shape = (n_in, widths[k])
+        home = block[at:at + shape[0] * shape[1] * w.itemsize].view(w.dtype).reshape(shape)
+        home[:, :n_out] = w
+        homes.append(home)
+        weights[k] = home[:, :n_out]
+    return homes
 
 
 def partial_sums(n_in: int, n_out: int, batch_size: int, dtype) -> np.ndarray:
@@ -422,14 +431,14 @@ def narrow_backward(W, WT, b, z, d, lr, code, s_in, delta_in, need_delta):
     B = z.shape[0]
     if need_delta:
         for r in range(B):
-            g = delta_in[r]                                     # (n_in,)
+            g = delta_in[r, :n_in]                              # (n_in,)
             g[:] = 0
             for j in range(n_out):
                 x = d[r, j]
                 w = WT[j]
                 for i in range(n_in):
                     g[i] += x * w[i]
-        times_derivative(delta_in, code, s_in, z)
+        times_derivative(delta_in[:, :n_in], code, s_in[:, :n_in], z[:, :n_in])
     for j in range(n_out):
         w = WT[j]
         for r in range(B):
@@ -456,71 +465,110 @@ class _Step:
     """What both paths hold: the network, its cost and activation forms, and the per-layer
     workspaces for minibatches of B: s^k, z^k (z^0 is the caller's x) and dC/ds^k.
 
-    A step moves ``net.weights`` to huge pages (``move_to_huge_pages``): the list then holds
-    new arrays of the same values, so read the weights through ``net``, not through arrays
-    taken from it before. (Measured here, docs/train.md: 4 kB pages cost 5–18 % of the rate.)"""
+    A step moves the weights to huge pages (``move_to_huge_pages``) and the biases to arrays of
+    its own, its *home*, each row padded with zeros to ``width[k]`` elements (``LANES``: none
+    here; see ``FusedStep``); ``net.weights`` and ``net.biases`` then hold views of the home's
+    first n_{k+1} columns, equal to the arrays they held. Read the weights through ``net``, not
+    through arrays taken from it before. An array put in their place is moved home at the next
+    update. (Measured here, docs/train.md: 4 kB pages cost 5–18 % of the rate.)"""
+
+    LANES = 1
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
-        move_to_huge_pages(net.weights)
         self.net = net
         self.cost_code = COSTS.index(check_cost(cost))
         self.code, self.times = _derivative(net.activation)
         self.f = numpy_functions(net.activation)[0]
         self.ufunc = numpy_ufunc(net.activation)      # tanh: np.tanh, applied in place
         dt, B = net.dtype, int(batch_size)
-        self.s = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
-        self.z = [None] + [np.empty((B, n), dtype=dt) for n in net.widths[1:-1]]
-        self.delta = [np.empty((B, n), dtype=dt) for n in net.widths[1:]]
+        self.n = list(net.widths[1:])
+        self.narrow = [n < NARROW for n in self.n]
+        # padded widths; not the top layer's, whose columns the cost reads, nor a narrow one's
+        self.width = [n if narrow or k == len(self.n) - 1 else -(-n // self.LANES) * self.LANES
+                      for k, (n, narrow) in enumerate(zip(self.n, self.narrow))]
+        self._move_home()
+        self.s = [np.empty((B, w), dtype=dt) for w in self.width]
+        self.z = [None] + [np.empty((B, w), dtype=dt) for w in self.width[:-1]]
+        self.delta = [np.zeros((B, w), dtype=dt) for w in self.width]     # padding stays 0
+
+    def _move_home(self):
+        """The home: ``self.W[k]`` (n_k, width[k]) and ``self.b[k]`` (width[k],), their padding
+        0; ``net``'s lists hold views of their first n_{k+1} columns."""
+        net = self.net
+        self.W = move_to_huge_pages(net.weights, self.width)
+        self.b = []
+        for k, n in enumerate(self.n):
+            home = np.zeros(self.width[k], dtype=net.biases[k].dtype)
+            home[:n] = net.biases[k]
+            self.b.append(home)
+            net.biases[k] = home[:n]
+        self._views = [*net.weights, *net.biases]
+
+    def _check_home(self):
+        """Move home any array put in the place of a view of the home since the last update."""
+        if any(a is not b for a, b in zip(self._views, (*self.net.weights, *self.net.biases))):
+            self._move_home()
 
     @property
     def preactivations(self) -> list[np.ndarray]:
         """s^k of the last minibatch, per layer: (B, n_{k+1})."""
-        return self.s
+        return [s[:, :n] for s, n in zip(self.s, self.n)]
 
 
 class FusedStep(_Step):
     """``step(x, y, lr) -> cost``: one update of ``net`` in place (workspaces for batch B).
 
     The returned cost is the minibatch's mean cost *before* the update. If it is not finite,
-    nothing is updated (the caller reports divergence; ``preactivations`` tells the layer)."""
+    nothing is updated (the caller reports divergence; ``preactivations`` tells the layer).
+
+    Each row of a layer's W^k, b^k, s^k and dC/ds^k is padded with zeros to a multiple of
+    ``LANES`` (16 floats, 64 bytes; not the top layer's), so every loop along a row runs in
+    whole vectors: a row of 1000 ended each pass in 8 scalar iterations (padded to 1008 the step
+    ran 8 % faster on 1 thread and 18 % on 2, docs/train.md). The padding of W and b stays 0
+    (its gradient is z^T 0 = 0) and adds only zeros to the sums: the real columns are those of
+    the unpadded step, up to the order of summation."""
+
+    LANES = LANES
 
     def __init__(self, net: Network, batch_size: int, cost: str = "nll"):
         super().__init__(net, batch_size, cost)
         self.dummy = np.empty((1, 1), dtype=net.dtype)
         dt, B = net.dtype, int(batch_size)
         # per layer: W^T (n_out, n_in) for a narrow layer, else the forward's partial sums
-        self.narrow = [n_out < NARROW for n_out in net.widths[1:]]
         self.work = [np.empty((n_out, n_in), dtype=dt) if narrow
-                     else partial_sums(n_in, n_out, B, dt)
-                     for n_in, n_out, narrow in zip(net.widths[:-1], net.widths[1:], self.narrow)]
+                     else partial_sums(n_in, width, B, dt)
+                     for n_in, n_out, width, narrow
+                     in zip(net.widths[:-1], self.n, self.width, self.narrow)]
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-        net = self.net
-        L = net.n_layers
+        self._check_home()
+        L = self.net.n_layers
         self.z[0] = x
         for k in range(L):
             forward = narrow_forward if self.narrow[k] else forward_layer
-            forward(self.z[k], net.weights[k], net.biases[k], self.s[k], self.work[k])
+            forward(self.z[k], self.W[k], self.b[k], self.s[k], self.work[k])
             if k < L - 1:
+                n = self.n[k]
                 if self.ufunc is not None:
-                    self.ufunc(self.s[k], out=self.z[k + 1])
+                    self.ufunc(self.s[k][:, :n], out=self.z[k + 1][:, :n])
                 else:
-                    self.z[k + 1][...] = self.f(self.s[k])
+                    self.z[k + 1][:, :n] = self.f(self.s[k][:, :n])
         cost = top_gradient(self.s[L - 1], y, self.cost_code, self.delta[L - 1])
         if not math.isfinite(cost):
             return cost
-        lr_t = net.dtype.type(lr)
+        lr_t = self.net.dtype.type(lr)
         for k in range(L - 1, -1, -1):
             below = k > 0
-            args = (net.biases[k], self.z[k], self.delta[k], lr_t, self.code,
+            args = (self.b[k], self.z[k], self.delta[k], lr_t, self.code,
                     self.s[k - 1] if below else self.dummy,
                     self.delta[k - 1] if below else self.dummy, below)
             if self.narrow[k]:
-                narrow_backward(net.weights[k], self.work[k], *args)
+                narrow_backward(self.W[k], self.work[k], *args)
             else:
-                backward_update(net.weights[k], *args)
+                backward_update(self.W[k], *args)
             if below and self.times is not None:
-                self.times(self.delta[k - 1], self.s[k - 1])
+                n = self.n[k - 1]
+                self.times(self.delta[k - 1][:, :n], self.s[k - 1][:, :n])
         return cost
 
 
