@@ -99,16 +99,15 @@ def huge_page_memory(nbytes: int) -> np.ndarray:
     return buf[start:start + nbytes]
 
 
-def move_to_huge_pages(weights: list[np.ndarray], widths=None) -> list[np.ndarray]:
+def move_to_huge_pages(weights: list[np.ndarray], widths: list[int]) -> list[np.ndarray]:
     """Copy each matrix in ``weights`` into one block of ``huge_page_memory``, each matrix
-    starting on a 64-byte cache line and its rows padded with zeros to ``widths[k]`` elements
-    (default: none). Returns the padded matrices, (n_in, widths[k]); ``weights`` then holds, in
-    place in the list, their views of the first n_out columns (equal to the matrices given)."""
-    widths = [w.shape[1] for w in weights] if widths is None else widths
+    starting on a 64-byte cache line and its rows padded with zeros to ``widths[k]`` elements.
+    Returns the padded matrices, (n_in, widths[k]); ``weights`` then holds, in place in the
+    list, their views of the first n_out columns (equal to the matrices given)."""
     homes, offsets, end = [], [], 0
     for w, width in zip(weights, widths):
         offsets.append(end)
-        end += -(-w.shape[0] * width * w.itemsize // 64) * 64
+        end += n_blocks(w.shape[0] * width * w.itemsize, 64) * 64
     block = huge_page_memory(end)
     for k, (w, at) in enumerate(zip(weights, offsets)):
         n_in, n_out = w.shape
@@ -484,7 +483,7 @@ class _Step:
         self.n = list(net.widths[1:])
         self.narrow = [n < NARROW for n in self.n]
         # padded widths; not the top layer's, whose columns the cost reads, nor a narrow one's
-        self.width = [n if narrow or k == len(self.n) - 1 else -(-n // self.LANES) * self.LANES
+        self.width = [n if narrow or k == len(self.n) - 1 else n_blocks(n, self.LANES) * self.LANES
                       for k, (n, narrow) in enumerate(zip(self.n, self.narrow))]
         self._move_home()
         self.s = [np.empty((B, w), dtype=dt) for w in self.width]
