@@ -169,6 +169,12 @@ def one_peer(args):
     print(json.dumps({"rate": rate, "kernels": blas_kernels()}))
 
 
+def per_thread(rates, unit, digits=0):
+    """"242 GFLOP/s (1 thread), 481 GFLOP/s (2 threads)" from {threads: rate per second}."""
+    return ", ".join(f"{v / 1e9:.{digits}f} {unit} ({t} thread{'s' * (t > 1)})"
+                     for t, v in rates.items())
+
+
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")   # set on some machines for old OpenBLAS builds
 
 
@@ -191,8 +197,7 @@ def fma_ceiling(threads_list, choice):
     for label, (rates, kernels) in measured.items():
         how = f"{label}: {pins}" if label == "as set here" and pins else label
         lines.append(f"# float32 GEMM with OpenBLAS's {kernels or '?'} kernels ({how}): "
-                     + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})"
-                                 for t, v in rates.items())
+                     + per_thread(rates, "GFLOP/s")
                      + (" <- the FMA ceiling" if label == best else ""))
     if len(measured) > 1:
         lines.append(f"# every peer runs in the environment of the ceiling ({best})")
@@ -276,14 +281,12 @@ def main(argv=None):
     if args.in_process:
         env, fma = None, {t: gemm_flops(t) for t in threads_list}
         gemm_lines = [f"# float32 GEMM with this process's {blas_kernels() or '?'} kernels: "
-                      + ", ".join(f"{v / 1e9:.0f} GFLOP/s ({t} thread{'s' * (t > 1)})"
-                                  for t, v in fma.items())]
+                      + per_thread(fma, "GFLOP/s")]
     else:
         env, fma, gemm_lines = fma_ceiling(threads_list, args.blas_kernels)
     print(f"# {platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
           f"cores, numba {numba.__version__}, numpy {np.__version__}")
-    print(f"# {PARAMS:,} parameters; copy bandwidth "
-          + ", ".join(f"{v / 1e9:.1f} GB/s ({t} thread{'s' * (t > 1)})" for t, v in bw.items()))
+    print(f"# {PARAMS:,} parameters; copy bandwidth {per_thread(bw, 'GB/s', 1)}")
     print("\n".join(gemm_lines))
     for batch in map(int, args.batches.split(",")):
         traffic, flops = work(batch)
