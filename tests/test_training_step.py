@@ -1,6 +1,8 @@
 """The SGD step: gradients against finite differences, both paths of the step (the fused
 Numba rows and the BLAS blocks) against the NumPy step (``numpy_step``) and each other, and the
 same bits for any thread count."""
+import os
+import subprocess
 import sys
 
 import numba
@@ -8,14 +10,16 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from llvmlite import binding as llvm
 
 from varprop.kernels.costs import top_cost_and_gradient
 from varprop.training import numpy_step
 from varprop.training.network import Network, init_network
 from varprop.threads import blas_controller
 from varprop.training import sgd
-from varprop.training.sgd import (BLAS_FROM_BATCH, CHUNK, NARROW, PATHS, ROWS, BlasStep,
+from varprop.training.sgd import (BLAS_FROM_BATCH, NARROW, PATHS, ROWS, BlasStep,
                                   FusedStep, blas_from_batch, step_for)
+from varprop.training.tiles import TILE_ROWS, VECTOR_BYTES
 
 ACTS = ["tanh", "sigmoid", "softsign", "relu", "linear"]
 
@@ -93,6 +97,48 @@ def test_step_equals_reference_on_paper_shapes(path, B):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("B", [1, 7, TILE_ROWS, TILE_ROWS + 1, 3 * TILE_ROWS + 2])
+def test_forward_layer_register_tiles_equal_numpy(B, dtype):
+    """The forward pass's register tiles (``tiles``) against NumPy's product: minibatches of
+    one tile of rows, of several and a partial one; outputs ending in a tile of two vectors, of
+    one, and in columns past the last vector (an unpadded layer); rows past the blocks of
+    ROWS; an input that is not C-contiguous (the caller's x)."""
+    rng = np.random.default_rng(B)
+    lanes = VECTOR_BYTES // np.dtype(dtype).itemsize
+    for n_in, n_out in ((ROWS + 37, 4 * lanes), (9, 5 * lanes), (ROWS, 3 * lanes + 3), (5, 2)):
+        z = np.asfortranarray(rng.standard_normal((B, n_in)).astype(dtype))
+        W = rng.standard_normal((n_in, n_out)).astype(dtype)
+        b = rng.standard_normal(n_out).astype(dtype)
+        s = np.full((B, n_out), np.nan, dtype=dtype)
+        sgd.forward_layer(z, W, b, s, sgd.partial_sums(n_in, n_out, B, dtype))
+        expected = z.astype(np.float64) @ W.astype(np.float64) + b
+        # deterministic: rounding of sums of n_in products of N(0, 1) terms, rel. to sqrt(n_in)
+        tol = {"float32": 1e-5, "float64": 1e-13}[dtype] * np.sqrt(n_in)
+        np.testing.assert_allclose(s, expected, rtol=0, atol=tol)
+
+
+AVX2 = ("+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+f16c,+fma,+fxsr,+lzcnt,+mmx,+movbe,+popcnt,"
+        "+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave")
+
+
+@pytest.mark.skipif(VECTOR_BYTES != 64 or not {"+avx2", "+fma"} <= set(
+    llvm.get_host_cpu_features().flatten().split(",")), reason="tests the other width on AVX-512")
+def test_register_tiles_of_an_avx2_machine(tmp_path):
+    """The tiles this machine does not take: compiled for an AVX2 CPU (32-byte vectors, tiles
+    of 5 rows) in a fresh process with its own Numba cache, the register-tile test and the
+    fused step's reference test pass."""
+    env = {**os.environ, "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": AVX2,
+           "NUMBA_CACHE_DIR": str(tmp_path)}
+    code = ("from varprop.training import tiles; "
+            "assert (tiles.VECTOR_BYTES, tiles.TILE_ROWS) == (32, 5)")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+                          "-k", "register_tiles_equal or every_minibatch_tail or paper_shapes"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_float32_step_tracks_float64(path):
     widths = (64, 50, 50, 9)
@@ -156,9 +202,9 @@ def test_same_bits_for_any_thread_count(path, B):
     """1 and 2 threads, set as ``varprop train`` sets them: Numba's and OpenBLAS's pools and
     the BLAS path's own threads alike. (OpenBLAS's threaded sgemm changes the last bits at
     these shapes: the BLAS path must hold it to 1 thread.) The widths give the fused path
-    several blocks of ``ROWS`` rows, two column strips of ``CHUNK`` (1030 outputs) and a
-    narrow top layer."""
-    assert 1030 > CHUNK and 1030 > 4 * ROWS and 9 < NARROW
+    several blocks of ``ROWS`` rows, register tiles of two vectors and of one (1030 outputs,
+    padded to 1040) and a narrow top layer."""
+    assert 1030 > 4 * ROWS and 9 < NARROW
     widths = (300, 1030, 257, 9)
     nets = []
     for threads in (1, 2):

@@ -10,10 +10,11 @@ four times, and each core streams the same rows in both passes:
   so the rows a core updates are the rows it reads in the next forward pass, still in its own
   caches. (Measured on this 2-core machine, docs/train.md: the forward pass in column strips,
   the backward in rows, ran 300-515 updates/s on 2 threads; with one partition 490-585.)
-1. forward (``forward_layer``): each block adds its rows' share of s^k = z^k W^k + b^k into a
-   partial sum of its own, (B, CHUNK) column strips at a time, four rows of W and two minibatch
-   rows per pass; then s^k = b^k + the partial sums, in block order. z^{k+1} = f(s^k) by
-   NumPy's vectorised f (in place where f is one NumPy ufunc);
+1. forward (``forward_layer``): each block computes its rows' share of s^k = z^k W^k + b^k
+   into a partial sum of its own, by register tiles of up to ``TILE_ROWS`` minibatch rows × two
+   vectors of columns (``tiles``: LLVM IR, since Numba's loops cannot keep such a tile in registers), the
+   rows of W streamed past each tile; then s^k = b^k + the partial sums, in block order.
+   z^{k+1} = f(s^k) by NumPy's vectorised f (in place where f is one NumPy ufunc);
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
    quadratic, ``kernels.costs``);
 3. backward (``backward_update``), four rows of W^k at a time within each block: with the rows
@@ -62,10 +63,10 @@ from ..kernels.generated import derivative_from_output
 from ..kernels.costs import COSTS, add_top_row, check_cost
 from ..threads import blas_controller
 from .network import Network
+from .tiles import TILE_ROWS, VECTOR_BYTES, one_vector, two_vectors
 
 FAST = {"reassoc", "contract"}
 ROWS = 256           # rows of W per block of the fused path, in both passes
-CHUNK = 1024         # columns of a forward partial sum per pass: B × CHUNK floats in L1/L2
 NARROW = 16          # layers with fewer outputs take the transposed, one-thread kernels
 LANES = 16           # floats per 64-byte vector: the fused path pads its rows to a multiple
 BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
@@ -120,71 +121,53 @@ def move_to_huge_pages(weights: list[np.ndarray], widths: list[int]) -> list[np.
 
 
 def partial_sums(n_in: int, n_out: int, batch_size: int, dtype) -> np.ndarray:
-    """The forward pass's workspace for one layer: (row blocks, column strips, B, CHUNK)."""
-    return np.empty((n_blocks(n_in), n_blocks(n_out, CHUNK), batch_size, CHUNK), dtype=dtype)
+    """The forward pass's workspace for one layer: each block's share of z W, (blocks, B, n_out)."""
+    return np.empty((n_blocks(n_in), batch_size, n_out), dtype=dtype)
 
 
 @njit(cache=True, fastmath=FAST)
-def _forward_rows(z, W, acc, i0, i1, j0, j1):
-    """acc += z[:, i0:i1] W[i0:i1, j0:j1].  acc: (B, ≥ j1 − j0), C-contiguous (vectorises).
-    Four rows of W per pass over the strip, two minibatch rows per pass, so each load of W
-    serves eight multiply-adds and each load and store of acc four; sums run over i in order."""
-    B = z.shape[0]
-    m = j1 - j0
-    i = i0
-    while i + 4 <= i1:
-        w0, w1, w2, w3 = W[i, j0:j1], W[i + 1, j0:j1], W[i + 2, j0:j1], W[i + 3, j0:j1]
-        r = 0
-        while r + 2 <= B:
-            p0, p1, p2, p3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
-            q0, q1, q2, q3 = z[r + 1, i], z[r + 1, i + 1], z[r + 1, i + 2], z[r + 1, i + 3]
-            a0, a1 = acc[r], acc[r + 1]
-            for j in range(m):   # views indexed from 0: no wrap-around checks, so it vectorises
-                x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
-                a0[j] += (p0 * x0 + p1 * x1) + (p2 * x2 + p3 * x3)
-                a1[j] += (q0 * x0 + q1 * x1) + (q2 * x2 + q3 * x3)
-            r += 2
-        if r < B:
-            p0, p1, p2, p3 = z[r, i], z[r, i + 1], z[r, i + 2], z[r, i + 3]
-            a0 = acc[r]
-            for j in range(m):
-                a0[j] += (p0 * w0[j] + p1 * w1[j]) + (p2 * w2[j] + p3 * w3[j])
-        i += 4
-    while i < i1:
-        w = W[i, j0:j1]
-        for r in range(B):
-            zi = z[r, i]
-            a = acc[r]
-            for j in range(m):
-                a[j] += zi * w[j]
-        i += 1
+def _forward_tail(z, W, acc, i0, i1, j0):
+    """acc[:, j0:] = z[:, i0:i1] W[i0:i1, j0:], the columns past the last whole vector (a
+    layer whose rows are not padded, ``_Step.width``).  acc: (B, n_out)."""
+    for r in range(z.shape[0]):
+        for j in range(j0, W.shape[1]):
+            acc[r, j] = 0
+            for i in range(i0, i1):
+                acc[r, j] += z[r, i] * W[i, j]
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
 def forward_layer(z, W, b, s, partial):
-    """s = z W + b.  z: (B, n_in); W: (n_in, n_out); b: (n_out,); s: (B, n_out) output;
-    partial: ``partial_sums(n_in, n_out, B)``, the blocks' shares.  Blocks of ROWS rows in
-    parallel, each into its own partial sum; then s = b + Σ_blocks, in block order."""
+    """s = z W + b (eq. 1's pre-activation).  z: (B, n_in); W: (n_in, n_out); b: (n_out,);
+    s: (B, n_out) output; partial: ``partial_sums(n_in, n_out, B)``, the blocks' shares.
+    Blocks of ROWS rows in parallel, each its share of z W by register tiles (``tiles``) of
+    up to TILE_ROWS minibatch rows × two vectors of columns; then s = b + Σ_blocks, in block
+    order."""
     n_in, n_out = W.shape
-    nb, ns = partial.shape[0], partial.shape[1]
-    for k in prange(nb):
-        i0, i1 = k * ROWS, min(n_in, (k + 1) * ROWS)
-        for c in range(ns):
-            j0 = c * CHUNK
-            acc = partial[k, c]                                  # (B, CHUNK)
-            acc[:] = 0
-            _forward_rows(z, W, acc, i0, i1, j0, min(n_out, j0 + CHUNK))
     B = z.shape[0]
-    for c in range(ns):
-        j0 = c * CHUNK
-        m = min(n_out, j0 + CHUNK) - j0
-        for r in range(B):
-            sr = s[r, j0:j0 + m]
-            sr[:] = b[j0:j0 + m]
-            for k in range(nb):
-                p = partial[k, c, r]
-                for j in range(m):
-                    sr[j] += p[j]
+    lanes = VECTOR_BYTES // W.itemsize
+    for k in prange(partial.shape[0]):
+        i0, i1 = k * ROWS, min(n_in, (k + 1) * ROWS)
+        acc = partial[k]                                         # (B, n_out)
+        j = 0
+        while j + 2 * lanes <= n_out:
+            for r0 in range(0, B, TILE_ROWS):
+                two_vectors(z, W, acc, r0, min(TILE_ROWS, B - r0), i0, i1, j)
+            j += 2 * lanes
+        if j + lanes <= n_out:
+            for r0 in range(0, B, TILE_ROWS):
+                one_vector(z, W, acc, r0, min(TILE_ROWS, B - r0), i0, i1, j)
+            j += lanes
+        if j < n_out:
+            _forward_tail(z, W, acc, i0, i1, j)
+    for r in range(B):
+        sr = s[r]
+        for j in range(n_out):
+            sr[j] = b[j]
+        for k in range(partial.shape[0]):
+            p = partial[k, r]
+            for j in range(n_out):
+                sr[j] += p[j]
 
 
 @njit(cache=True)
