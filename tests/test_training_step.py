@@ -265,9 +265,9 @@ def _vm_flags(address: int) -> list[str]:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_step_moves_weights_to_one_block_of_huge_pages(path):
-    """Same values, one block from a 2 MB boundary, each matrix on a cache line, its rows padded
-    with zeros to a multiple of LANES on the fused path (not the top layer's, nor a narrow
-    one's); on Linux the block is private memory advised for huge pages ("hg", not "sh": shared
+    """Same values, one block from a 2 MB boundary, each matrix and workspace on a cache line,
+    its rows padded with zeros to a multiple of LANES on the fused path (not the top layer's,
+    nor a narrow one's); on Linux the block is private memory advised for huge pages ("hg", not "sh": shared
     memory would take huge pages only if shmem does; a first version was shared and got none)."""
     from varprop.training.sgd import HUGE_PAGE, LANES
     net = init_network((300, 257, 130, 9), "tanh", "normalized", dtype="float32", seed=1)
@@ -285,6 +285,8 @@ def test_step_moves_weights_to_one_block_of_huge_pages(path):
         assert w.flags.writeable and np.shares_memory(w, home)
         assert np.array_equal(w, before.weights[k]) and np.array_equal(bias[:n], before.biases[k])
         assert not home[:, n:].any() and not bias[n:].any()
+    # the workspaces the kernels read in vectors start on cache lines too
+    assert all(a.ctypes.data % 64 == 0 for a in [*step.s, *step.z[1:], *step.delta, *step.b])
     if sys.platform == "linux":
         flags = _vm_flags(starts[0])
         assert "hg" in flags and "sh" not in flags

@@ -100,6 +100,16 @@ def huge_page_memory(nbytes: int) -> np.ndarray:
     return buf[start:start + nbytes]
 
 
+def aligned_zeros(shape, dtype) -> np.ndarray:
+    """A zeroed C-contiguous array starting on a 64-byte cache line (NumPy's own start on 16 or
+    32 bytes: then every 64-byte vector load of a row of whole vectors spans two lines)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    buf = np.zeros(n * dtype.itemsize + 64, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64
+    return buf[start:start + n * dtype.itemsize].view(dtype).reshape(shape)
+
+
 def move_to_huge_pages(weights: list[np.ndarray], widths: list[int]) -> list[np.ndarray]:
     """Copy each matrix in ``weights`` into one block of ``huge_page_memory``, each matrix
     starting on a 64-byte cache line and its rows padded with zeros to ``widths[k]`` elements.
@@ -122,7 +132,7 @@ def move_to_huge_pages(weights: list[np.ndarray], widths: list[int]) -> list[np.
 
 def partial_sums(n_in: int, n_out: int, batch_size: int, dtype) -> np.ndarray:
     """The forward pass's workspace for one layer: each block's share of z W, (blocks, B, n_out)."""
-    return np.empty((n_blocks(n_in), batch_size, n_out), dtype=dtype)
+    return aligned_zeros((n_blocks(n_in), batch_size, n_out), dtype)
 
 
 @njit(cache=True, fastmath=FAST)
@@ -469,9 +479,9 @@ class _Step:
         self.width = [n if narrow or k == len(self.n) - 1 else n_blocks(n, self.LANES) * self.LANES
                       for k, (n, narrow) in enumerate(zip(self.n, self.narrow))]
         self._move_home()
-        self.s = [np.empty((B, w), dtype=dt) for w in self.width]
-        self.z = [None] + [np.empty((B, w), dtype=dt) for w in self.width[:-1]]
-        self.delta = [np.zeros((B, w), dtype=dt) for w in self.width]     # padding stays 0
+        self.s = [aligned_zeros((B, w), dt) for w in self.width]
+        self.z = [None] + [aligned_zeros((B, w), dt) for w in self.width[:-1]]
+        self.delta = [aligned_zeros((B, w), dt) for w in self.width]     # padding stays 0
 
     def _move_home(self):
         """The home: ``self.W[k]`` (n_k, width[k]) and ``self.b[k]`` (width[k],), their padding
@@ -480,7 +490,7 @@ class _Step:
         self.W = move_to_huge_pages(net.weights, self.width)
         self.b = []
         for k, n in enumerate(self.n):
-            home = np.zeros(self.width[k], dtype=net.biases[k].dtype)
+            home = aligned_zeros(self.width[k], net.biases[k].dtype)
             home[:n] = net.biases[k]
             self.b.append(home)
             net.biases[k] = home[:n]
