@@ -118,6 +118,28 @@ def test_forward_layer_register_tiles_equal_numpy(B, dtype):
         np.testing.assert_allclose(s, expected, rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("B", [1, 7, TILE_ROWS, TILE_ROWS + 1, 3 * TILE_ROWS + 2])
+def test_update_register_tiles_equal_numpy(B, dtype):
+    """The update's register tiles (``tiles.update_tile``, the input layer's update) against
+    NumPy: W[i0:i1] += coefᵀ d for the same minibatches and column edges as above, rows i0 > 0,
+    and the rows outside [i0, i1) untouched."""
+    rng = np.random.default_rng(B + 100)
+    lanes = VECTOR_BYTES // np.dtype(dtype).itemsize
+    for n_in, n_out in ((ROWS + 37, 4 * lanes), (9, 5 * lanes), (40, 3 * lanes + 3), (5, 2)):
+        W = rng.standard_normal((n_in, n_out)).astype(dtype)
+        coef = sgd.aligned_zeros((B, n_in), dtype)
+        coef[:] = rng.standard_normal((B, n_in))
+        d = rng.standard_normal((B, n_out)).astype(dtype)
+        i0, i1 = min(3, n_in - 1), n_in - 1
+        expected = W.astype(np.float64)
+        expected[i0:i1] += coef[:, i0:i1].T.astype(np.float64) @ d
+        sgd._update_rows(W, coef, d, i0, i1)
+        # deterministic: rounding of W + a sum of B products of N(0, 1) terms
+        tol = {"float32": 1e-5, "float64": 1e-13}[dtype] * np.sqrt(B + 1)
+        np.testing.assert_allclose(W, expected, rtol=0, atol=tol)
+
+
 AVX2 = ("+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+f16c,+fma,+fxsr,+lzcnt,+mmx,+movbe,+popcnt,"
         "+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave")
 

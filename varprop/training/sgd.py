@@ -63,7 +63,8 @@ from ..kernels.generated import derivative_from_output
 from ..kernels.costs import COSTS, add_top_row, check_cost
 from ..threads import blas_controller
 from .network import Network
-from .tiles import TILE_ROWS, VECTOR_BYTES, one_vector, two_vectors
+from .tiles import (TILE_ROWS, VECTOR_BYTES, one_vector, two_vectors, update_one_vector,
+                    update_two_vectors)
 
 FAST = {"reassoc", "contract"}
 ROWS = 256           # rows of W per block of the fused path, in both passes
@@ -194,19 +195,18 @@ def top_gradient(s, y, cost_code, delta):
 
 
 @njit(cache=True, fastmath=FAST)
-def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
+def _backward_row(w, i, z, d, lr, code, s_in, delta_in):
     """Row i of W^k alone (w: (n_out,), a view; the rows of a block past its last four):
     dC/ds^{k−1}_{r,i} from the old row, then the row's update, four minibatch rows per pass."""
     B = d.shape[0]
     n_out = w.shape[0]
     zero = lr - lr
-    if need_delta:
-        for r in range(B):
-            acc = zero
-            dr = d[r]
-            for j in range(n_out):
-                acc += w[j] * dr[j]
-            delta_in[r, i] = acc * derivative_from_output(code, s_in[r, i], z[r, i])
+    for r in range(B):
+        acc = zero
+        dr = d[r]
+        for j in range(n_out):
+            acc += w[j] * dr[j]
+        delta_in[r, i] = acc * derivative_from_output(code, s_in[r, i], z[r, i])
     r = 0
     while r + 4 <= B:
         c0, c1, c2, c3 = -lr * z[r, i], -lr * z[r + 1, i], -lr * z[r + 2, i], -lr * z[r + 3, i]
@@ -223,7 +223,7 @@ def _backward_row(w, i, z, d, lr, code, s_in, delta_in, need_delta):
 
 
 @njit(cache=True, fastmath=FAST)
-def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delta):
+def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in):
     """Rows i .. i + 3 of W^k together (w0 .. w3: (n_out,) views): dC/ds^{k−1} of these units
     from the old rows (eq. 2), then the rows' update (eq. 3), with each load of d serving four
     rows of W and each load of W two or four minibatch rows (register blocking).
@@ -235,84 +235,83 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
     n_out = w0.shape[0]
     zero = lr - lr
     end = B                                    # minibatch rows [0, end) still to apply
-    if need_delta:
-        fused = B >= 2                         # the last pair's dots and update in one pass
-        stop = B - 2 if fused else B           # minibatch rows [0, stop): dot products alone
-        r = 0
-        while r + 4 <= stop:
-            x0, x1, x2, x3 = d[r], d[r + 1], d[r + 2], d[r + 3]
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
-            c0 = c1 = c2 = c3 = e0 = e1 = e2 = e3 = zero
-            for j in range(n_out):
-                u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]
-                v = x0[j]
-                a0 += u0 * v
-                a1 += u1 * v
-                a2 += u2 * v
-                a3 += u3 * v
-                v = x1[j]
-                b0 += u0 * v
-                b1 += u1 * v
-                b2 += u2 * v
-                b3 += u3 * v
-                v = x2[j]
-                c0 += u0 * v
-                c1 += u1 * v
-                c2 += u2 * v
-                c3 += u3 * v
-                v = x3[j]
-                e0 += u0 * v
-                e1 += u1 * v
-                e2 += u2 * v
-                e3 += u3 * v
-            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
-            _store_delta(delta_in, r + 1, i, b0, b1, b2, b3, code, s_in, z)
-            _store_delta(delta_in, r + 2, i, c0, c1, c2, c3, code, s_in, z)
-            _store_delta(delta_in, r + 3, i, e0, e1, e2, e3, code, s_in, z)
-            r += 4
-        while r < stop:
-            r1 = min(r + 1, stop - 1)          # an odd last row is computed twice, stored once
-            x0, x1 = d[r], d[r1]
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
-            for j in range(n_out):
-                u, v = x0[j], x1[j]
-                a0 += w0[j] * u
-                a1 += w1[j] * u
-                a2 += w2[j] * u
-                a3 += w3[j] * u
-                b0 += w0[j] * v
-                b1 += w1[j] * v
-                b2 += w2[j] * v
-                b3 += w3[j] * v
-            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
-            _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
-            r += 2
-        if fused:
-            r, r1 = B - 2, B - 1
-            x0, x1 = d[r], d[r1]
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
-            f0, f1 = -lr * z[r, i], -lr * z[r1, i]
-            g0, g1 = -lr * z[r, i + 1], -lr * z[r1, i + 1]
-            h0, h1 = -lr * z[r, i + 2], -lr * z[r1, i + 2]
-            k0, k1 = -lr * z[r, i + 3], -lr * z[r1, i + 3]
-            for j in range(n_out):
-                u, v = x0[j], x1[j]
-                u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]      # old weights: read first
-                a0 += u0 * u
-                a1 += u1 * u
-                a2 += u2 * u
-                a3 += u3 * u
-                b0 += u0 * v
-                b1 += u1 * v
-                b2 += u2 * v
-                b3 += u3 * v
-                w0[j] = u0 + (f0 * u + f1 * v)
-                w1[j] = u1 + (g0 * u + g1 * v)
-                w2[j] = u2 + (h0 * u + h1 * v)
-                w3[j] = u3 + (k0 * u + k1 * v)
-            _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
-            _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
-            end = r
+    fused = B >= 2                     # the last pair's dots and update in one pass
+    stop = B - 2 if fused else B       # minibatch rows [0, stop): dot products alone
+    r = 0
+    while r + 4 <= stop:
+        x0, x1, x2, x3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+        c0 = c1 = c2 = c3 = e0 = e1 = e2 = e3 = zero
+        for j in range(n_out):
+            u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]
+            v = x0[j]
+            a0 += u0 * v
+            a1 += u1 * v
+            a2 += u2 * v
+            a3 += u3 * v
+            v = x1[j]
+            b0 += u0 * v
+            b1 += u1 * v
+            b2 += u2 * v
+            b3 += u3 * v
+            v = x2[j]
+            c0 += u0 * v
+            c1 += u1 * v
+            c2 += u2 * v
+            c3 += u3 * v
+            v = x3[j]
+            e0 += u0 * v
+            e1 += u1 * v
+            e2 += u2 * v
+            e3 += u3 * v
+        _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+        _store_delta(delta_in, r + 1, i, b0, b1, b2, b3, code, s_in, z)
+        _store_delta(delta_in, r + 2, i, c0, c1, c2, c3, code, s_in, z)
+        _store_delta(delta_in, r + 3, i, e0, e1, e2, e3, code, s_in, z)
+        r += 4
+    while r < stop:
+        r1 = min(r + 1, stop - 1)          # an odd last row is computed twice, stored once
+        x0, x1 = d[r], d[r1]
+        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+        for j in range(n_out):
+            u, v = x0[j], x1[j]
+            a0 += w0[j] * u
+            a1 += w1[j] * u
+            a2 += w2[j] * u
+            a3 += w3[j] * u
+            b0 += w0[j] * v
+            b1 += w1[j] * v
+            b2 += w2[j] * v
+            b3 += w3[j] * v
+        _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+        _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
+        r += 2
+    if fused:
+        r, r1 = B - 2, B - 1
+        x0, x1 = d[r], d[r1]
+        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
+        f0, f1 = -lr * z[r, i], -lr * z[r1, i]
+        g0, g1 = -lr * z[r, i + 1], -lr * z[r1, i + 1]
+        h0, h1 = -lr * z[r, i + 2], -lr * z[r1, i + 2]
+        k0, k1 = -lr * z[r, i + 3], -lr * z[r1, i + 3]
+        for j in range(n_out):
+            u, v = x0[j], x1[j]
+            u0, u1, u2, u3 = w0[j], w1[j], w2[j], w3[j]      # old weights: read first
+            a0 += u0 * u
+            a1 += u1 * u
+            a2 += u2 * u
+            a3 += u3 * u
+            b0 += u0 * v
+            b1 += u1 * v
+            b2 += u2 * v
+            b3 += u3 * v
+            w0[j] = u0 + (f0 * u + f1 * v)
+            w1[j] = u1 + (g0 * u + g1 * v)
+            w2[j] = u2 + (h0 * u + h1 * v)
+            w3[j] = u3 + (k0 * u + k1 * v)
+        _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z)
+        _store_delta(delta_in, r1, i, b0, b1, b2, b3, code, s_in, z)
+        end = r
     r = 0
     while r + 4 <= end:
         d0, d1, d2, d3 = d[r], d[r + 1], d[r + 2], d[r + 3]
@@ -354,6 +353,30 @@ def _backward_rows4(w0, w1, w2, w3, i, z, d, lr, code, s_in, delta_in, need_delt
 
 
 @njit(cache=True, fastmath=FAST)
+def _update_rows(W, coef, d, i0, i1):
+    """W[i0:i1] += coef[:, i0:i1]ᵀ d (eq. 3; coef = −lr z) by register tiles of up to
+    TILE_ROWS minibatch rows × two vectors of columns of d (``tiles.update_tile``), the columns
+    past the last whole vector (a layer whose rows are not padded) by a scalar loop; each
+    weight's sum from its old value over the minibatch rows in order."""
+    B, n_out = d.shape
+    lanes = VECTOR_BYTES // W.itemsize
+    j = 0
+    while j + 2 * lanes <= n_out:
+        for r0 in range(0, B, TILE_ROWS):
+            update_two_vectors(coef, d, W, r0, min(TILE_ROWS, B - r0), i0, i1, j)
+        j += 2 * lanes
+    if j + lanes <= n_out:
+        for r0 in range(0, B, TILE_ROWS):
+            update_one_vector(coef, d, W, r0, min(TILE_ROWS, B - r0), i0, i1, j)
+        j += lanes
+    for i in range(i0, i1):
+        for r in range(B):
+            c = coef[r, i]
+            for q in range(j, n_out):
+                W[i, q] += c * d[r, q]
+
+
+@njit(cache=True, fastmath=FAST)
 def _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z):
     """delta_in[r, i + q] = a_q f'(s_in[r, i + q]), q = 0 .. 3: eq. (2)'s element-wise factor
     (f' from z = f(s_in) where that is cheaper, ``derivative_from_output``)."""
@@ -364,24 +387,33 @@ def _store_delta(delta_in, r, i, a0, a1, a2, a3, code, s_in, z):
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
-def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta):
+def backward_update(W, b, z, d, lr, code, s_in, delta_in, need_delta, coef):
     """One layer's back-propagation fused with its SGD update, in place.
 
     W: (n_in, n_out), b: (n_out,) updated; z: (B, n_in) the layer's input; d: (B, n_out)
-    dC/ds of this layer; lr: scalar of W's dtype.  If ``need_delta``: delta_in (B, n_in) gets
-    dC/ds of the layer below, f'(s_in) ⊙ (d W^T), with the weights before the update
-    (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)).  The blocks of ROWS rows of
-    ``forward_layer``, in parallel.
+    dC/ds of this layer; lr: scalar of W's dtype; coef: (B, n_in) workspace.  If
+    ``need_delta``: delta_in (B, n_in) gets dC/ds of the layer below, f'(s_in) ⊙ (d Wᵀ), with
+    the weights before the update (s_in: (B, n_in) that layer's pre-activation, z = f(s_in)),
+    four rows of W at a time (``_backward_rows4``).  Without (the input layer) the update
+    alone, by register tiles of dC/ds (``_update_rows``; coef = −lr z).  The blocks of ROWS
+    rows of ``forward_layer``, in parallel.
     """
     n_in = W.shape[0]
+    B = d.shape[0]
     for k in prange(n_blocks(n_in)):
         i, i1 = k * ROWS, min(n_in, (k + 1) * ROWS)
-        while i + 4 <= i1:
-            _backward_rows4(W[i], W[i + 1], W[i + 2], W[i + 3], i, z, d, lr, code, s_in,
-                            delta_in, need_delta)
-            i += 4
-        for q in range(i, i1):
-            _backward_row(W[q], q, z, d, lr, code, s_in, delta_in, need_delta)
+        if need_delta:
+            while i + 4 <= i1:
+                _backward_rows4(W[i], W[i + 1], W[i + 2], W[i + 3], i, z, d, lr, code, s_in,
+                                delta_in)
+                i += 4
+            for q in range(i, i1):
+                _backward_row(W[q], q, z, d, lr, code, s_in, delta_in)
+        else:
+            for r in range(B):
+                for q in range(i, i1):
+                    coef[r, q] = -lr * z[r, q]
+            _update_rows(W, coef, d, i, i1)
     _update_bias(b, d, lr)
 
 
@@ -531,6 +563,7 @@ class FusedStep(_Step):
                      else partial_sums(n_in, width, B, dt)
                      for n_in, n_out, width, narrow
                      in zip(net.widths[:-1], self.n, self.width, self.narrow)]
+        self.coef = [aligned_zeros((B, n_in), dt) for n_in in net.widths[:-1]]   # −lr z^k
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         self._check_home()
@@ -557,7 +590,7 @@ class FusedStep(_Step):
             if self.narrow[k]:
                 narrow_backward(self.W[k], self.work[k], *args)
             else:
-                backward_update(self.W[k], *args)
+                backward_update(self.W[k], *args, self.coef[k])
             if below and self.times is not None:
                 n = self.n[k - 1]
                 self.times(self.delta[k - 1][:, :n], self.s[k - 1][:, :n])

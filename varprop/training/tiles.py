@@ -1,18 +1,24 @@
-"""Register tiles of the forward pass's product z W (eq. 1's pre-activation s = z W + b),
-written in LLVM IR because Numba cannot express them.
+"""Register tiles of the step's two products with W, written in LLVM IR because Numba cannot
+express them:
 
-A tile is R minibatch rows × two vectors of columns of the product, held in vector registers
-while the rows of a block of W stream past: each row of W gives two vector loads, R broadcasts
-of z and 2R fused multiply-adds, with no load or store of the tile inside the loop. Numba's
-own loops keep a partial sum in memory and load and store it for every few rows of W (about
-half the FMA rate on this machine's Zen 5, docs/train.md). Written as a loop over a (R, 2)
+- ``product_tile`` (the forward pass, eq. 1's s = z W + b): a tile of R minibatch rows × V
+  vectors of columns of z W sits in registers while the rows of a block of W stream past; each
+  row of W gives V vector loads, R broadcasts of z and R·V fused multiply-adds.
+- ``update_tile`` (the update, eq. 3's W ← W − lr zᵀ dC/ds): a tile of R minibatch rows × V
+  vectors of columns of dC/ds sits in registers while the rows of W stream past, each row's V
+  vectors loaded, given R broadcasts of −lr z times the tile, and stored.
+
+Numba's own loops keep such a tile in memory and load and store it every few rows of W (about
+half the FMA rate on this machine's Zen 5, docs/train.md). Written as loops over an (R, V)
 block of scalars, Numba would need LLVM's SLP vectorizer to turn the scalars into vectors, and
-Numba turns it off (``NUMBA_SLP_VECTORIZE=0``); so ``tile`` emits the vectors itself.
+Numba turns it off (``NUMBA_SLP_VECTORIZE=0``); so these intrinsics emit the vectors
+themselves.
 
 The vector width follows the CPU Numba compiles for (``VECTOR_BYTES``): 64 bytes where it has
-AVX-512, whose 32 registers hold tiles of up to ``TILE_ROWS`` = 10 rows (20 accumulators, 2
-loads of W, 1 broadcast); else 32 bytes, 5 rows (16 registers). Each element is one chain of
-FMAs over the rows of W in order, so its bits do not depend on the thread that runs it."""
+AVX-512, whose 32 registers hold tiles of up to ``TILE_ROWS`` = 10 rows × 2 vectors (20 for the
+tile, 2 for a row of W, 1 for a broadcast); else 32 bytes and 5 rows (16 registers). Each output
+element is one chain of FMAs in a fixed order (over the rows of W, or over the minibatch rows),
+so its bits do not depend on the thread that runs it."""
 from __future__ import annotations
 
 from llvmlite import binding as llvm
@@ -29,10 +35,101 @@ def _cpu_features() -> str:
 
 VECTOR_BYTES = 64 if "+avx512f" in _cpu_features().split(",") else 32
 TILE_ROWS = 10 if VECTOR_BYTES == 64 else 5
-PREFETCH_ROWS = 16
+PREFETCH_ROWS = 16   # rows of W ahead: they lie 4 kB apart, past the hardware's prefetchers
 
 
-def _tile(vectors: int):
+class _Vectors:
+    """Vector code for one intrinsic call: arrays of ``dtype``, vectors of VECTOR_BYTES."""
+
+    def __init__(self, context, builder, dtype):
+        self.context, self.builder = context, builder
+        self.intp = context.get_value_type(types.intp)
+        self.itemsize = dtype.bitwidth // 8
+        self.lanes = VECTOR_BYTES // self.itemsize
+        self.vty = ir.VectorType(context.get_data_type(dtype), self.lanes)
+        module = builder.module
+        self._fma = cgutils.get_or_insert_function(
+            module, ir.FunctionType(self.vty, [self.vty] * 3),
+            f"llvm.fma.v{self.lanes}f{dtype.bitwidth}")
+        self.i32, self.i8p = ir.IntType(32), ir.IntType(8).as_pointer()
+        self._prefetch = cgutils.get_or_insert_function(
+            module, ir.FunctionType(ir.VoidType(), [self.i8p] + [self.i32] * 3),
+            "llvm.prefetch.p0")
+
+    def const(self, n):
+        return ir.Constant(self.intp, n)
+
+    def array(self, aryty, value):
+        return (aryty, self.context.make_array(aryty)(self.context, self.builder, value))
+
+    def _pointer(self, ary, row, col):
+        aryty, a = ary
+        ptr = cgutils.get_item_pointer(self.context, self.builder, aryty, a, [row, col])
+        return self.builder.bitcast(ptr, self.vty.as_pointer())
+
+    def load(self, ary, row, col):
+        return self.builder.load(self._pointer(ary, row, col), align=1)
+
+    def store(self, value, ary, row, col):
+        self.builder.store(value, self._pointer(ary, row, col), align=1)
+
+    def splat(self, ary, row, col):
+        """ary[row, col] in every lane."""
+        b = self.builder
+        x = b.load(cgutils.get_item_pointer(self.context, b, ary[0], ary[1], [row, col]))
+        undef = ir.Constant(self.vty, ir.Undefined)
+        x = b.insert_element(undef, x, ir.Constant(self.i32, 0))
+        return b.shuffle_vector(x, undef, ir.Constant(ir.VectorType(self.i32, self.lanes),
+                                                      [0] * self.lanes))
+
+    def fma(self, a, x, y):
+        return self.builder.call(self._fma, [a, x, y])
+
+    def prefetch(self, ary, row, col, write, locality):
+        """A hint to fetch ary[row, col]'s line (plain address arithmetic: it may point past
+        the array)."""
+        b = self.builder
+        a = ary[1]
+        at = b.add(b.add(b.ptrtoint(a.data, self.intp),
+                         b.mul(row, b.extract_value(a.strides, 0))),
+                   b.mul(col, self.const(self.itemsize)))
+        b.call(self._prefetch, [b.inttoptr(at, self.i8p), ir.Constant(self.i32, int(write)),
+                                ir.Constant(self.i32, locality), ir.Constant(self.i32, 1)])
+
+    def prefetch_rows(self, ary, i, cols, step, write):
+        """Hints for row i of W: ``cols`` PREFETCH_ROWS rows on, to L1; the next tile's
+        columns (``step`` on) in row i, to L2, since rows of W lie 4 kB apart, past the
+        hardware's stride prefetchers, which stop at 4 kB pages."""
+        b = self.builder
+        ahead = b.add(i, self.const(PREFETCH_ROWS))
+        for c in cols:
+            self.prefetch(ary, ahead, c, write, 3)
+            self.prefetch(ary, i, b.add(c, self.const(step)), write, 2)
+
+    def accumulators(self, R, V):
+        """An (R, V) tile of zero vectors, as allocas that mem2reg turns into registers."""
+        tile = [[cgutils.alloca_once(self.builder, self.vty) for _ in range(V)]
+                for _ in range(R)]
+        for a in sum(tile, []):
+            self.builder.store(ir.Constant(self.vty, None), a)
+        return tile
+
+    def rows_switch(self, rows, emit):
+        """``emit(R)`` for R = ``rows`` in 1 .. TILE_ROWS, by a switch: each R gets its own
+        loop, its tile a fixed set of registers."""
+        b = self.builder
+        end = b.append_basic_block("tile.end")
+        switch = b.switch(rows, end)
+        for R in range(1, TILE_ROWS + 1):
+            block = b.append_basic_block(f"tile.rows{R}")
+            switch.add_case(ir.Constant(self.intp, R), block)
+            b.position_at_end(block)
+            emit(R)
+            b.branch(end)
+        b.position_at_end(end)
+
+
+def product_tile(vectors: int):
     """The intrinsic ``tile(z, W, out, r0, rows, i0, i1, j0)``: for r in [r0, r0 + rows) and
     the ``vectors`` vectors of columns from j0, out[r, cols] = Σ_{i0 ≤ i < i1} z[r, i] W[i, cols]
     (one FMA chain per element, i in order).  z: (B, n_in); W: (n_in, n); out: (B, n);
@@ -40,88 +137,72 @@ def _tile(vectors: int):
 
     @intrinsic
     def tile(typingctx, z, W, out, r0, rows, i0, i1, j0):
-        sig = types.void(z, W, out, r0, rows, i0, i1, j0)
-
         def codegen(context, builder, signature, args):
-            zt, wt, ot = signature.args[:3]
-            za, wa, oa = (context.make_array(t)(context, builder, a)
-                          for t, a in zip((zt, wt, ot), args[:3]))
-            r0v, rowsv, i0v, i1v, j0v = args[3:]
-            intp = context.get_value_type(types.intp)
-            lanes = VECTOR_BYTES // (zt.dtype.bitwidth // 8)
-            vty = ir.VectorType(context.get_data_type(zt.dtype), lanes)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty] * 3),
-                f"llvm.fma.v{lanes}f{zt.dtype.bitwidth}")
-            i32, i8p = ir.IntType(32), ir.IntType(8).as_pointer()
-            prefetch = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                "llvm.prefetch.p0")
-            row_bytes = builder.extract_value(wa.strides, 0)
-            w_base = builder.ptrtoint(wa.data, intp)
-
-            def fetch(row, col, locality):
-                """Prefetch W[row, col]'s line for reading (plain address arithmetic: a hint
-                may point past the array)."""
-                at = builder.add(builder.add(w_base, builder.mul(row, row_bytes)),
-                                 builder.mul(col, ir.Constant(intp, zt.dtype.bitwidth // 8)))
-                builder.call(prefetch, [builder.inttoptr(at, i8p), ir.Constant(i32, 0),
-                                        ir.Constant(i32, locality), ir.Constant(i32, 1)])
-
-            undef = ir.Constant(vty, ir.Undefined)
-            splat = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
-            cols = [builder.add(j0v, ir.Constant(intp, v * lanes)) for v in range(vectors)]
-
-            def vector_at(aryty, ary, row, col):
-                ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [row, col])
-                return builder.bitcast(ptr, vty.as_pointer())
+            vec = _Vectors(context, builder, signature.args[0].dtype)
+            za, wa, oa = (vec.array(t, a) for t, a in zip(signature.args[:3], args[:3]))
+            r0, rows, i0, i1, j0 = args[3:]
+            cols = [builder.add(j0, vec.const(v * vec.lanes)) for v in range(vectors)]
 
             def emit(R):
-                """The loop for a tile of R rows; its accumulators become registers (mem2reg)."""
-                rows_r = [builder.add(r0v, ir.Constant(intp, r)) for r in range(R)]
-                acc = [[cgutils.alloca_once(builder, vty) for _ in range(vectors)]
-                       for _ in range(R)]
-                for a in sum(acc, []):
-                    builder.store(ir.Constant(vty, None), a)
-                with cgutils.for_range(builder, builder.sub(i1v, i0v)) as loop:
-                    i = builder.add(i0v, loop.index)
-                    # this tile's columns PREFETCH_ROWS rows on (to L1), the next tile's in
-                    # this row (to L2): rows of W lie 4 kB apart, past the hardware's stride
-                    # prefetchers, which stop at 4 kB pages
-                    ahead = builder.add(i, ir.Constant(intp, PREFETCH_ROWS))
-                    for c in cols:
-                        fetch(ahead, c, 3)
-                        fetch(i, builder.add(c, ir.Constant(intp, vectors * lanes)), 2)
-                    w = [builder.load(vector_at(wt, wa, i, c), align=1) for c in cols]
+                zrows = [builder.add(r0, vec.const(r)) for r in range(R)]
+                acc = vec.accumulators(R, vectors)
+                with cgutils.for_range(builder, builder.sub(i1, i0)) as loop:
+                    i = builder.add(i0, loop.index)
+                    vec.prefetch_rows(wa, i, cols, vectors * vec.lanes, False)
+                    w = [vec.load(wa, i, c) for c in cols]
                     for r in range(R):
-                        x = builder.load(cgutils.get_item_pointer(context, builder, zt, za,
-                                                                  [rows_r[r], i]))
-                        x = builder.shuffle_vector(
-                            builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0)),
-                            undef, splat)
+                        x = vec.splat(za, zrows[r], i)
                         for v in range(vectors):
-                            builder.store(builder.call(fma, [x, w[v], builder.load(acc[r][v])]),
-                                          acc[r][v])
+                            builder.store(vec.fma(x, w[v], builder.load(acc[r][v])), acc[r][v])
                 for r in range(R):
                     for v in range(vectors):
-                        builder.store(builder.load(acc[r][v]),
-                                      vector_at(ot, oa, rows_r[r], cols[v]), align=1)
+                        vec.store(builder.load(acc[r][v]), oa, zrows[r], cols[v])
 
-            end = builder.append_basic_block("tile.end")
-            switch = builder.switch(rowsv, end)
-            for R in range(1, TILE_ROWS + 1):
-                block = builder.append_basic_block(f"tile.rows{R}")
-                switch.add_case(ir.Constant(intp, R), block)
-                builder.position_at_end(block)
-                emit(R)
-                builder.branch(end)
-            builder.position_at_end(end)
+            vec.rows_switch(rows, emit)
             return context.get_dummy_value()
 
-        return sig, codegen
+        return types.void(z, W, out, r0, rows, i0, i1, j0), codegen
 
     return tile
 
 
-two_vectors = _tile(2)
-one_vector = _tile(1)
+def update_tile(vectors: int):
+    """The intrinsic ``tile(c, d, W, r0, rows, i0, i1, j0)``: for i in [i0, i1) and the
+    ``vectors`` vectors of columns from j0, W[i, cols] += Σ_{r0 ≤ r < r0 + rows} c[r, i] d[r, cols]
+    (one FMA chain per element from W's old value, r in order).  c: (B, n_in), the update's
+    coefficients −lr z; d: (B, n), dC/ds; W: (n_in, n); 1 ≤ rows ≤ TILE_ROWS (any other value
+    changes nothing); j0 + vectors lanes ≤ n."""
+
+    @intrinsic
+    def tile(typingctx, c, d, W, r0, rows, i0, i1, j0):
+        def codegen(context, builder, signature, args):
+            vec = _Vectors(context, builder, signature.args[0].dtype)
+            ca, da, wa = (vec.array(t, a) for t, a in zip(signature.args[:3], args[:3]))
+            r0, rows, i0, i1, j0 = args[3:]
+            cols = [builder.add(j0, vec.const(v * vec.lanes)) for v in range(vectors)]
+
+            def emit(R):
+                drows = [builder.add(r0, vec.const(r)) for r in range(R)]
+                dv = [[vec.load(da, drows[r], col) for col in cols] for r in range(R)]
+                with cgutils.for_range(builder, builder.sub(i1, i0)) as loop:
+                    i = builder.add(i0, loop.index)
+                    vec.prefetch_rows(wa, i, cols, vectors * vec.lanes, True)
+                    w = [vec.load(wa, i, col) for col in cols]
+                    for r in range(R):
+                        x = vec.splat(ca, drows[r], i)
+                        w = [vec.fma(x, dv[r][v], w[v]) for v in range(vectors)]
+                    for v in range(vectors):
+                        vec.store(w[v], wa, i, cols[v])
+
+            vec.rows_switch(rows, emit)
+            return context.get_dummy_value()
+
+        return types.void(c, d, W, r0, rows, i0, i1, j0), codegen
+
+    return tile
+
+
+two_vectors = product_tile(2)
+one_vector = product_tile(1)
+update_two_vectors = update_tile(2)
+update_one_vector = update_tile(1)
