@@ -91,7 +91,7 @@ def test_fused_step_equals_reference_for_every_minibatch_tail(B):
 
 @pytest.mark.parametrize("path, B", [("fused", 10), ("blas", 10), ("blas", 100)])
 def test_step_equals_reference_on_paper_shapes(path, B):
-    """1024-1000-1000-9: the shapes (and column strips, and BLAS blocks) of the paper's network."""
+    """1024-1000-1000-9: the shapes (and register tiles, and BLAS blocks) of the paper's network."""
     net, ref = _run_both((1024, 1000, 1000, 9), "tanh", "nll", B, steps=3, lr=0.1, path=path)
     for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
