@@ -196,7 +196,8 @@ def test_paths_agree_in_float32():
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
-def test_path_chosen_by_batch_size():
+def test_path_chosen_by_batch_size(monkeypatch):
+    monkeypatch.setattr(sgd, "blas_kernels", lambda: "SkylakeX")
     net = init_network((6, 5, 3), "tanh", "standard", seed=1)
     assert isinstance(step_for(net, blas_from_batch() - 1), FusedStep)
     assert isinstance(step_for(net, blas_from_batch()), BlasStep)
@@ -210,12 +211,16 @@ def test_path_chosen_by_batch_size():
                                                   ("Haswell", BLAS_FROM_BATCH["other"]),
                                                   ("", BLAS_FROM_BATCH["other"])])
 def test_crossover_follows_openblas_kernels(monkeypatch, kernels, crossover):
-    """OpenBLAS's AVX-512 kernels move the crossover down (measured: docs/train.md)."""
+    """OpenBLAS's AVX-512 kernels take the BLAS path from a crossover; with any other kernels
+    the fused path was faster at every batch measured (docs/train.md), so it is taken at all."""
     monkeypatch.setattr(sgd, "blas_kernels", lambda: kernels)
     assert blas_from_batch() == crossover
     net = init_network((6, 5, 3), "tanh", "standard", seed=1)
-    assert isinstance(step_for(net, crossover - 1), FusedStep)
-    assert isinstance(step_for(net, crossover), BlasStep)
+    if crossover is None:
+        assert isinstance(step_for(net, 4096), FusedStep)
+    else:
+        assert isinstance(step_for(net, crossover - 1), FusedStep)
+        assert isinstance(step_for(net, crossover), BlasStep)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")

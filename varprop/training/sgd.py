@@ -34,18 +34,19 @@ on the thread count, so the result is the same bits for any thread count. Reduct
 reassociated (``fastmath={'reassoc', 'contract'}`` lets LLVM vectorise them) but NaN and inf keep
 their meaning: divergence stays visible.
 
-From a minibatch of ``blas_from_batch()`` examples the work is bound by arithmetic, not
-traffic, and BLAS products beat the fused rows (``BlasStep``): s = zW, dC/dz = dC/ds W^T and the
+From a minibatch of ``blas_from_batch()`` examples (where there is one) BLAS products beat
+the fused path (``BlasStep``): s = zW, dC/dz = dC/ds W^T and the
 weight gradient z^T dC/ds are single-threaded BLAS calls on fixed blocks of ``BLOCK`` columns
 (forward) or rows (backward) of W, the blocks shared among the step's own threads; the
 element-wise parts (f, f') are NumPy ufuncs and a Numba kernel. A block's bits do not depend on
 which thread computes it, so this path too gives the same bits for any thread count (OpenBLAS's
 own threads do not: measured here, its threaded sgemm changes the last bits). ``step_for`` picks
 the path from the batch size; the two agree to float rounding (tests/test_training_step.py).
-Where the crossover lies depends on OpenBLAS's kernels: on this machine's Zen 5 its AVX-512 ones
-(SkylakeX, its own choice here) run sgemm at twice the rate of its AVX2 ones (Haswell, which the
-machine's environment pins with ``OPENBLAS_CORETYPE``), so the BLAS path wins from 32 examples
-with the first and from 192 with the second (docs/train.md).
+Whether and where the BLAS path wins depends on OpenBLAS's kernels: on this machine's Zen 5 its
+AVX-512 ones (SkylakeX, its own choice here) run sgemm at twice the rate of its AVX2 ones
+(Haswell, which the machine's environment pins with ``OPENBLAS_CORETYPE``); the BLAS path wins
+from 128 examples with the first and at no batch measured (up to 2048) with the second
+(docs/train.md).
 """
 from __future__ import annotations
 
@@ -71,8 +72,9 @@ ROWS = 256           # rows of W per block of the fused path, in both passes
 NARROW = 16          # layers with fewer outputs take the transposed, one-thread kernels
 LANES = 16           # floats per 64-byte vector: the fused path pads its rows to a multiple
 BLOCK = 256          # columns (forward) or rows (backward) of W per BLAS task
-# measured crossovers (docs/train.md): fused rows below, BLAS from here, by OpenBLAS's kernels
-BLAS_FROM_BATCH = {"avx512": 32, "other": 192}
+# measured crossovers (docs/train.md): fused below, BLAS from here (None: never), by OpenBLAS's
+# kernels
+BLAS_FROM_BATCH = {"avx512": 128, "other": None}
 AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")   # OpenBLAS's AVX-512 kernel sets
 PATHS = ("fused", "blas")
 
@@ -699,9 +701,9 @@ def blas_kernels() -> str:
     return ""
 
 
-def blas_from_batch() -> int:
-    """The minibatch size from which ``step_for`` takes the BLAS path: ``BLAS_FROM_BATCH`` for
-    OpenBLAS's AVX-512 kernels or for any other BLAS."""
+def blas_from_batch() -> int | None:
+    """The minibatch size from which ``step_for`` takes the BLAS path (None: at none):
+    ``BLAS_FROM_BATCH`` for OpenBLAS's AVX-512 kernels or for any other BLAS."""
     return BLAS_FROM_BATCH["avx512" if blas_kernels().lower() in AVX512_CORES else "other"]
 
 
@@ -710,7 +712,8 @@ def step_for(net: Network, batch_size: int, cost: str = "nll", path: str = "auto
     """The SGD step for minibatches of ``batch_size``: ``path`` "fused" (Numba, threads set
     by Numba), "blas" (``threads``) or "auto" ("blas" from ``blas_from_batch()`` examples)."""
     if path == "auto":
-        path = "blas" if batch_size >= blas_from_batch() else "fused"
+        crossover = blas_from_batch()
+        path = "blas" if crossover is not None and batch_size >= crossover else "fused"
     if path == "fused":
         return FusedStep(net, batch_size, cost)
     if path == "blas":
