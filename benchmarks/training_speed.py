@@ -1,6 +1,6 @@
 """SGD training speed, side by side in one run: varprop's step (the path ``step_for`` picks for
-the batch size: the fused Numba path below ``blas_from_batch()`` examples, BLAS blocks from there), an
-equivalent PyTorch CPU loop, and the plain NumPy step (``varprop.training.numpy_step``).
+the batch size: the fused Numba path below ``blas_from_batch()`` examples, BLAS blocks from
+there), an equivalent PyTorch CPU loop, and the plain NumPy step (``varprop.training.numpy_step``).
 
 The paper's network (1024 inputs, 5 x 1000 tanh units, 9 outputs, softmax + NLL), float32,
 normalized init, random inputs and labels (the data stream is left out: it is timed by

@@ -294,8 +294,9 @@ def _vm_flags(address: int) -> list[str]:
 def test_step_moves_weights_to_one_block_of_huge_pages(path):
     """Same values, one block from a 2 MB boundary, each matrix and workspace on a cache line,
     its rows padded with zeros to a multiple of LANES on the fused path (not the top layer's,
-    nor a narrow one's); on Linux the block is private memory advised for huge pages ("hg", not "sh": shared
-    memory would take huge pages only if shmem does; a first version was shared and got none)."""
+    nor a narrow one's); on Linux the block is private memory advised for huge pages ("hg",
+    not "sh": shared memory would take huge pages only if shmem does; a first version was
+    shared and got none)."""
     from varprop.training.sgd import HUGE_PAGE, LANES
     net = init_network((300, 257, 130, 9), "tanh", "normalized", dtype="float32", seed=1)
     before = net.copy()

@@ -12,16 +12,17 @@ four times, and each core streams the same rows in both passes:
   the backward in rows, ran 300-515 updates/s on 2 threads; with one partition 490-585.)
 1. forward (``forward_layer``): each block computes its rows' share of s^k = z^k W^k + b^k
    into a partial sum of its own, by register tiles of up to ``TILE_ROWS`` minibatch rows × two
-   vectors of columns (``tiles``: LLVM IR, since Numba's loops cannot keep such a tile in registers), the
-   rows of W streamed past each tile; then s^k = b^k + the partial sums, in block order.
-   z^{k+1} = f(s^k) by NumPy's vectorised f (in place where f is one NumPy ufunc);
+   vectors of columns (``tiles``: LLVM IR, since Numba's loops cannot keep such a tile in
+   registers), the rows of W streamed past each tile; then s^k = b^k + the partial sums, in
+   block order. z^{k+1} = f(s^k) by NumPy's vectorised f (in place where f is one NumPy ufunc);
 2. top (``top_gradient``): the minibatch's mean cost and dC/ds^{L−1} of it (softmax + NLL or
    quadratic, ``kernels.costs``);
 3. backward (``backward_update``), four rows of W^k at a time within each block: with the rows
    still in L1, first dC/ds^{k−1}_{r,i} = f'(s^{k−1}_{r,i}) Σ_j W_ij dC/ds^k_{r,j} (eq. 2, old
    weights, four minibatch rows per pass), then W_ij ← W_ij − lr Σ_r z^k_{r,i} dC/ds^k_{r,j}
    (eq. 3, four minibatch rows per pass); the last pass of dot products (two minibatch rows)
-   also applies those two rows' update, one pass fewer. No gradient matrix is ever formed.
+   also applies those two rows' update, one pass fewer. The input layer, with no dot products
+   to take, is updated by register tiles of dC/ds (``tiles``). No gradient matrix is formed.
 
 A layer with fewer than ``NARROW`` outputs (the paper's top layer: 9) is too narrow for rows of
 vectors; it is transposed once per update and computed along its inputs (``narrow_forward``,
@@ -565,7 +566,7 @@ class FusedStep(_Step):
                      else partial_sums(n_in, width, B, dt)
                      for n_in, n_out, width, narrow
                      in zip(net.widths[:-1], self.n, self.width, self.narrow)]
-        self.coef = [aligned_zeros((B, n_in), dt) for n_in in net.widths[:-1]]   # −lr z^k
+        self.coef = aligned_zeros((B, net.widths[0]), dt)   # −lr z^0: the input layer's update
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         self._check_home()
@@ -592,7 +593,7 @@ class FusedStep(_Step):
             if self.narrow[k]:
                 narrow_backward(self.W[k], self.work[k], *args)
             else:
-                backward_update(self.W[k], *args, self.coef[k])
+                backward_update(self.W[k], *args, self.dummy if below else self.coef)
             if below and self.times is not None:
                 n = self.n[k - 1]
                 self.times(self.delta[k - 1][:, :n], self.s[k - 1][:, :n])

@@ -168,7 +168,8 @@ def product_tile(vectors: int):
 
 def update_tile(vectors: int):
     """The intrinsic ``tile(c, d, W, r0, rows, i0, i1, j0)``: for i in [i0, i1) and the
-    ``vectors`` vectors of columns from j0, W[i, cols] += Σ_{r0 ≤ r < r0 + rows} c[r, i] d[r, cols]
+    ``vectors`` vectors of columns from j0,
+    W[i, cols] += Σ_{r0 ≤ r < r0 + rows} c[r, i] d[r, cols]
     (one FMA chain per element from W's old value, r in order).  c: (B, n_in), the update's
     coefficients −lr z; d: (B, n), dC/ds; W: (n_in, n); 1 ≤ rows ≤ TILE_ROWS (any other value
     changes nothing); j0 + vectors lanes ≤ n."""
