@@ -21,6 +21,8 @@ element is one chain of FMAs in a fixed order (over the rows of W, or over the m
 so its bits do not depend on the thread that runs it."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from llvmlite import binding as llvm
 from llvmlite import ir
 from numba.core import cgutils, config, types
@@ -96,15 +98,20 @@ class _Vectors:
         b.call(self._prefetch, [b.inttoptr(at, self.i8p), ir.Constant(self.i32, int(write)),
                                 ir.Constant(self.i32, locality), ir.Constant(self.i32, 1)])
 
-    def prefetch_rows(self, ary, i, cols, step, write):
-        """Hints for row i of W: ``cols`` PREFETCH_ROWS rows on, to L1; the next tile's
-        columns (``step`` on) in row i, to L2, since rows of W lie 4 kB apart, past the
-        hardware's stride prefetchers, which stop at 4 kB pages."""
+    @contextmanager
+    def rows_of(self, wa, i0, i1, cols, write):
+        """A loop over rows i0 ≤ i < i1 of W: yields (i, row i's vectors at ``cols``). Hints
+        ahead: ``cols`` PREFETCH_ROWS rows on, to L1; the next tile's columns in row i, to L2
+        (rows of W lie 4 kB apart, past the hardware's stride prefetchers, which stop at 4 kB
+        pages); ``write`` for rows that will be stored."""
         b = self.builder
-        ahead = b.add(i, self.const(PREFETCH_ROWS))
-        for c in cols:
-            self.prefetch(ary, ahead, c, write, 3)
-            self.prefetch(ary, i, b.add(c, self.const(step)), write, 2)
+        with cgutils.for_range(b, b.sub(i1, i0)) as loop:
+            i = b.add(i0, loop.index)
+            ahead = b.add(i, self.const(PREFETCH_ROWS))
+            for c in cols:
+                self.prefetch(wa, ahead, c, write, 3)
+                self.prefetch(wa, i, b.add(c, self.const(len(cols) * self.lanes)), write, 2)
+            yield i, [self.load(wa, i, c) for c in cols]
 
     def accumulators(self, R, V):
         """An (R, V) tile of zero vectors, as allocas that mem2reg turns into registers."""
@@ -129,78 +136,72 @@ class _Vectors:
         b.position_at_end(end)
 
 
-def product_tile(vectors: int):
-    """The intrinsic ``tile(z, W, out, r0, rows, i0, i1, j0)``: for r in [r0, r0 + rows) and
-    the ``vectors`` vectors of columns from j0, out[r, cols] = Σ_{i0 ≤ i < i1} z[r, i] W[i, cols]
-    (one FMA chain per element, i in order).  z: (B, n_in); W: (n_in, n); out: (B, n);
-    1 ≤ rows ≤ TILE_ROWS (any other value computes nothing); j0 + vectors lanes ≤ n."""
+def _tile_intrinsic(vectors: int, emit, doc: str):
+    """A Numba intrinsic ``tile(a, b, c, r0, rows, i0, i1, j0)`` (three 2-D arrays, then
+    integers) whose code for R = ``rows`` is ``emit(vec, (a, b, c), r0, R, i0, i1, cols)``,
+    cols the ``vectors`` column indices of its vectors from j0."""
 
     @intrinsic
-    def tile(typingctx, z, W, out, r0, rows, i0, i1, j0):
+    def tile(typingctx, a, b, c, r0, rows, i0, i1, j0):
         def codegen(context, builder, signature, args):
             vec = _Vectors(context, builder, signature.args[0].dtype)
-            za, wa, oa = (vec.array(t, a) for t, a in zip(signature.args[:3], args[:3]))
-            r0, rows, i0, i1, j0 = args[3:]
-            cols = [builder.add(j0, vec.const(v * vec.lanes)) for v in range(vectors)]
-
-            def emit(R):
-                zrows = [builder.add(r0, vec.const(r)) for r in range(R)]
-                acc = vec.accumulators(R, vectors)
-                with cgutils.for_range(builder, builder.sub(i1, i0)) as loop:
-                    i = builder.add(i0, loop.index)
-                    vec.prefetch_rows(wa, i, cols, vectors * vec.lanes, False)
-                    w = [vec.load(wa, i, c) for c in cols]
-                    for r in range(R):
-                        x = vec.splat(za, zrows[r], i)
-                        for v in range(vectors):
-                            builder.store(vec.fma(x, w[v], builder.load(acc[r][v])), acc[r][v])
-                for r in range(R):
-                    for v in range(vectors):
-                        vec.store(builder.load(acc[r][v]), oa, zrows[r], cols[v])
-
-            vec.rows_switch(rows, emit)
+            arrays = tuple(vec.array(t, v) for t, v in zip(signature.args[:3], args[:3]))
+            r0v, rowsv, i0v, i1v, j0v = args[3:]
+            cols = [builder.add(j0v, vec.const(v * vec.lanes)) for v in range(vectors)]
+            vec.rows_switch(rowsv, lambda R: emit(vec, arrays, r0v, R, i0v, i1v, cols))
             return context.get_dummy_value()
 
-        return types.void(z, W, out, r0, rows, i0, i1, j0), codegen
+        return types.void(a, b, c, r0, rows, i0, i1, j0), codegen
 
+    tile.__doc__ = doc
     return tile
+
+
+def _product(vec, arrays, r0, R, i0, i1, cols):
+    """out[r0 + r, cols] = Σ_i z[r0 + r, i] W[i, cols], r < R: the tile in registers, one FMA
+    chain per element over i in order."""
+    (za, wa, oa), b = arrays, vec.builder
+    zrows = [b.add(r0, vec.const(r)) for r in range(R)]
+    acc = vec.accumulators(R, len(cols))
+    with vec.rows_of(wa, i0, i1, cols, write=False) as (i, w):
+        for r in range(R):
+            x = vec.splat(za, zrows[r], i)
+            for v, a in enumerate(acc[r]):
+                b.store(vec.fma(x, w[v], b.load(a)), a)
+    for r in range(R):
+        for v, a in enumerate(acc[r]):
+            vec.store(b.load(a), oa, zrows[r], cols[v])
+
+
+def _update(vec, arrays, r0, R, i0, i1, cols):
+    """W[i, cols] += Σ_r c[r0 + r, i] d[r0 + r, cols], r < R: the tile of d in registers, one
+    FMA chain per element from W's old value over r in order."""
+    (ca, da, wa), b = arrays, vec.builder
+    drows = [b.add(r0, vec.const(r)) for r in range(R)]
+    dv = [[vec.load(da, row, c) for c in cols] for row in drows]
+    with vec.rows_of(wa, i0, i1, cols, write=True) as (i, w):
+        for r in range(R):
+            x = vec.splat(ca, drows[r], i)
+            w = [vec.fma(x, dv[r][v], w[v]) for v in range(len(cols))]
+        for v, c in enumerate(cols):
+            vec.store(w[v], wa, i, c)
+
+
+def product_tile(vectors: int):
+    return _tile_intrinsic(vectors, _product, """\
+    ``tile(z, W, out, r0, rows, i0, i1, j0)``: for r in [r0, r0 + rows) and the ``vectors``
+    vectors of columns from j0, out[r, cols] = Σ_{i0 ≤ i < i1} z[r, i] W[i, cols] (one FMA chain
+    per element, i in order).  z: (B, n_in); W: (n_in, n); out: (B, n); 1 ≤ rows ≤ TILE_ROWS
+    (any other value computes nothing); j0 + vectors lanes ≤ n.""")
 
 
 def update_tile(vectors: int):
-    """The intrinsic ``tile(c, d, W, r0, rows, i0, i1, j0)``: for i in [i0, i1) and the
-    ``vectors`` vectors of columns from j0,
-    W[i, cols] += Σ_{r0 ≤ r < r0 + rows} c[r, i] d[r, cols]
-    (one FMA chain per element from W's old value, r in order).  c: (B, n_in), the update's
-    coefficients −lr z; d: (B, n), dC/ds; W: (n_in, n); 1 ≤ rows ≤ TILE_ROWS (any other value
-    changes nothing); j0 + vectors lanes ≤ n."""
-
-    @intrinsic
-    def tile(typingctx, c, d, W, r0, rows, i0, i1, j0):
-        def codegen(context, builder, signature, args):
-            vec = _Vectors(context, builder, signature.args[0].dtype)
-            ca, da, wa = (vec.array(t, a) for t, a in zip(signature.args[:3], args[:3]))
-            r0, rows, i0, i1, j0 = args[3:]
-            cols = [builder.add(j0, vec.const(v * vec.lanes)) for v in range(vectors)]
-
-            def emit(R):
-                drows = [builder.add(r0, vec.const(r)) for r in range(R)]
-                dv = [[vec.load(da, drows[r], col) for col in cols] for r in range(R)]
-                with cgutils.for_range(builder, builder.sub(i1, i0)) as loop:
-                    i = builder.add(i0, loop.index)
-                    vec.prefetch_rows(wa, i, cols, vectors * vec.lanes, True)
-                    w = [vec.load(wa, i, col) for col in cols]
-                    for r in range(R):
-                        x = vec.splat(ca, drows[r], i)
-                        w = [vec.fma(x, dv[r][v], w[v]) for v in range(vectors)]
-                    for v in range(vectors):
-                        vec.store(w[v], wa, i, cols[v])
-
-            vec.rows_switch(rows, emit)
-            return context.get_dummy_value()
-
-        return types.void(c, d, W, r0, rows, i0, i1, j0), codegen
-
-    return tile
+    return _tile_intrinsic(vectors, _update, """\
+    ``tile(c, d, W, r0, rows, i0, i1, j0)``: for i in [i0, i1) and the ``vectors`` vectors of
+    columns from j0, W[i, cols] += Σ_{r0 ≤ r < r0 + rows} c[r, i] d[r, cols] (one FMA chain per
+    element from W's old value, r in order).  c: (B, n_in), the update's coefficients −lr z;
+    d: (B, n), dC/ds; W: (n_in, n); 1 ≤ rows ≤ TILE_ROWS (any other value changes nothing);
+    j0 + vectors lanes ≤ n.""")
 
 
 two_vectors = product_tile(2)
